@@ -1,0 +1,301 @@
+"""Convolutions, pooling and upsampling in PyTorch's layouts.
+
+Three primitives close under differentiation, so gradients of any order are available:
+
+* ``conv2d(x, w)``            x (N, C, H, W), w (O, C, kh, kw) -> (N, O, Ho, Wo)
+* ``conv_transpose2d(y, w)``  y (N, C, H, W), w (C, O, kh, kw) -> (N, O, Ho, Wo)
+* ``conv2d_weight(x, gy)``    the gradient of ⟨conv2d(x, w), gy⟩ with respect to w
+
+conv2d's input gradient is conv_transpose2d with the same weight, and conv_transpose2d's
+input gradient is conv2d: they are adjoint linear maps, ⟨conv2d(x, w), y⟩ =
+⟨x, conv_transpose2d(y, w)⟩. Both weight gradients are conv2d_weight.
+
+conv2d lays the input out as columns (N, C·kh·kw, Ho·Wo) from ``sliding_window_view`` and
+multiplies once by the weight viewed as (O, C·kh·kw); the product is already NCHW.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import ops
+from .engine import Tensor, record
+
+
+def _pair(value: Any, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(int(v) < 0 for v in pair):
+        raise ValueError(f"{name} must be a non-negative int or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _columns(
+    x: np.ndarray,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> np.ndarray:
+    """im2col: (N, C, H, W) -> (N, C·kh·kw, Ho·Wo), column (c, i, j) of each window."""
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    windows = sliding_window_view(x, (span_h, span_w), axis=(2, 3))
+    # (N, C, Ho, Wo, span_h, span_w): keep every stride-th window and dilation-th tap.
+    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
+    out_h, out_w = windows.shape[2], windows.shape[3]
+    columns = windows.transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, Ho, Wo)
+    return columns.reshape(n, c * kh * kw, out_h * out_w)
+
+
+def _check_conv(name: str, x: Tensor, w: Tensor, in_channels: int) -> None:
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(
+            f"{name}: expected input (N, C, H, W) and a 4-D weight, got shapes "
+            f"{x.shape} and {w.shape}"
+        )
+    if x.shape[1] != in_channels:
+        raise ValueError(
+            f"{name}: input has {x.shape[1]} channels but the weight {w.shape} expects "
+            f"{in_channels}"
+        )
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+) -> Tensor:
+    """Cross-correlation as torch.nn.functional.conv2d (groups=1).
+
+    x : (N, C, H, W); weight : (O, C, kh, kw); bias : (O,) or None -> (N, O, Ho, Wo)
+    """
+    x, weight = ops.as_tensor(x), ops.as_tensor(weight)
+    _check_conv("conv2d", x, weight, weight.shape[1])
+    stride, padding, dilation = (_pair(stride, "stride"), _pair(padding, "padding"),
+                                 _pair(dilation, "dilation"))
+    kernel = weight.shape[2:]
+    n, _, h, w = x.shape
+    out_h = _conv_output_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    out_w = _conv_output_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError(
+            f"conv2d: input {x.shape} is smaller than the dilated kernel {kernel} "
+            f"(padding {padding}, dilation {dilation})"
+        )
+    columns = _columns(x.data, kernel, stride, padding, dilation)
+    out_channels = weight.shape[0]
+    # (O, C·kh·kw) @ (N, C·kh·kw, Ho·Wo) -> (N, O, Ho·Wo): NCHW with no transpose.
+    out = np.matmul(weight.data.reshape(out_channels, -1), columns)
+    out = out.reshape(n, out_channels, out_h, out_w)
+
+    def vjp(g: Tensor) -> tuple:
+        grad_x = grad_w = None
+        if x.requires_grad:
+            grad_x = conv_transpose2d(g, weight, stride=stride, padding=padding,
+                                      dilation=dilation,
+                                      output_size=x.shape[2:])
+        if weight.requires_grad:
+            grad_w = conv2d_weight(x, g, kernel, stride, padding, dilation, columns=columns)
+        return grad_x, grad_w
+
+    result = record(out, (x, weight), vjp, "conv2d")
+    if bias is not None:
+        result = result + ops.reshape(bias, (1, -1, 1, 1))
+    return result
+
+
+def conv2d_weight(
+    x: Any,
+    grad_output: Any,
+    kernel_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    columns: np.ndarray | None = None,
+) -> Tensor:
+    """∂⟨conv2d(x, w), grad_output⟩/∂w, shape (O, C, kh, kw).
+
+    It is bilinear in (x, grad_output): its VJPs are a conv_transpose2d and a conv2d.
+    ``columns`` may pass x's im2col already computed by the forward pass.
+    """
+    x, grad_output = ops.as_tensor(x), ops.as_tensor(grad_output)
+    kernel, stride = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
+    padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
+    if columns is None:
+        columns = _columns(x.data, kernel, stride, padding, dilation)
+    n, out_channels = grad_output.shape[:2]
+    gy = grad_output.data.reshape(n, out_channels, -1)
+    # Σ_n Σ_l gy[n, o, l] · columns[n, k, l]
+    out = np.tensordot(gy, columns, axes=([0, 2], [0, 2]))
+    out = out.reshape(out_channels, x.shape[1], *kernel).astype(x.dtype, copy=False)
+
+    def vjp(g: Tensor) -> tuple:
+        grad_x = grad_gy = None
+        if x.requires_grad:
+            grad_x = conv_transpose2d(grad_output, g, stride=stride, padding=padding,
+                                      dilation=dilation, output_size=x.shape[2:])
+        if grad_output.requires_grad:
+            grad_gy = conv2d(x, g, stride=stride, padding=padding, dilation=dilation)
+        return grad_x, grad_gy
+
+    return record(out, (x, grad_output), vjp, "conv2d_weight")
+
+
+def _transposed_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int
+) -> int:
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def conv_transpose2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    dilation: Any = 1,
+    output_size: Any = None,
+) -> Tensor:
+    """Transposed convolution as torch.nn.functional.conv_transpose2d (groups=1).
+
+    x : (N, C, H, W); weight : (C, O, kh, kw); bias : (O,) or None -> (N, O, Ho, Wo) with
+    Ho = (H−1)·stride − 2·padding + dilation·(kh−1) + output_padding + 1.
+    ``output_size`` (Ho, Wo) may be given instead of ``output_padding``.
+    """
+    x, weight = ops.as_tensor(x), ops.as_tensor(weight)
+    _check_conv("conv_transpose2d", x, weight, weight.shape[0])
+    stride, padding, dilation = (_pair(stride, "stride"), _pair(padding, "padding"),
+                                 _pair(dilation, "dilation"))
+    kernel = weight.shape[2:]
+    n, in_channels, h, w = x.shape
+    out_channels = weight.shape[1]
+    if output_size is not None:
+        natural = [
+            _transposed_output_size(s, k, st, p, d, 0)
+            for s, k, st, p, d in zip((h, w), kernel, stride, padding, dilation)
+        ]
+        output_padding = tuple(int(o) - nat for o, nat in zip(output_size, natural))
+    output_padding = _pair(output_padding, "output_padding")
+    for op_, st, d in zip(output_padding, stride, dilation):
+        if op_ >= max(st, d):
+            raise ValueError(
+                f"conv_transpose2d: output_padding {output_padding} must be smaller than "
+                f"stride {stride} or dilation {dilation}"
+            )
+    out_h, out_w = (
+        _transposed_output_size(s, k, st, p, d, o)
+        for s, k, st, p, d, o in zip((h, w), kernel, stride, padding, dilation,
+                                     output_padding)
+    )
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError(f"conv_transpose2d: output size ({out_h}, {out_w}) is not positive")
+    # columns[n, (o, i, j), l] = Σ_c w[c, o, i, j] · x[n, c, l]
+    columns = np.matmul(weight.data.reshape(in_channels, -1).T,
+                        x.data.reshape(n, in_channels, h * w))
+    columns = columns.reshape(n, out_channels, kernel[0], kernel[1], h, w)
+    # col2im: tap (i, j) of input pixel (p, q) lands at (p·s + i·d, q·s + j·d) of the
+    # padded output; the padding is cropped away afterwards.
+    full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1, padding[0] + out_h)
+    full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1, padding[1] + out_w)
+    full = np.zeros((n, out_channels, full_h, full_w), dtype=columns.dtype)
+    for i in range(kernel[0]):
+        top = i * dilation[0]
+        rows = slice(top, top + stride[0] * (h - 1) + 1, stride[0])
+        for j in range(kernel[1]):
+            left = j * dilation[1]
+            cols = slice(left, left + stride[1] * (w - 1) + 1, stride[1])
+            full[:, :, rows, cols] += columns[:, :, i, j]
+    out = full[:, :, padding[0]:padding[0] + out_h, padding[1]:padding[1] + out_w]
+    out = np.ascontiguousarray(out)
+
+    def vjp(g: Tensor) -> tuple:
+        grad_x = grad_w = None
+        if x.requires_grad:
+            grad_x = conv2d(g, weight, stride=stride, padding=padding, dilation=dilation)
+        if weight.requires_grad:
+            grad_w = conv2d_weight(g, x, kernel, stride, padding, dilation)
+        return grad_x, grad_w
+
+    result = record(out, (x, weight), vjp, "conv_transpose2d")
+    if bias is not None:
+        result = result + ops.reshape(bias, (1, -1, 1, 1))
+    return result
+
+
+# ----------------------------------------------------------------------------------------
+# pooling: a window view and its adjoint
+# ----------------------------------------------------------------------------------------
+
+
+def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
+    """All kernel windows: (N, C, H, W) -> (N, C, Ho, Wo, kh, kw), no padding.
+
+    The VJP adds each window's gradient back where it came from (``fold_windows``).
+    """
+    x = ops.as_tensor(x)
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, "stride")
+    if x.ndim != 4 or x.shape[2] < kernel[0] or x.shape[3] < kernel[1]:
+        raise ValueError(f"pooling: input {x.shape} must be (N, C, H, W) with H, W ≥ {kernel}")
+    view = sliding_window_view(x.data, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
+    source_shape = x.shape
+    return record(view, (x,), lambda g: (fold_windows(g, source_shape, stride),), "windows")
+
+
+def fold_windows(values: Any, shape: tuple[int, ...], stride: Any) -> Tensor:
+    """Sum window entries (N, C, Ho, Wo, kh, kw) back into an image of ``shape``."""
+    values = ops.as_tensor(values)
+    stride = _pair(stride, "stride")
+    out_h, out_w, kh, kw = values.shape[2:]
+    out = np.zeros(shape, dtype=values.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + stride[0] * (out_h - 1) + 1:stride[0],
+                j:j + stride[1] * (out_w - 1) + 1:stride[1]] += values.data[..., i, j]
+    kernel = (kh, kw)
+    return record(out, (values,), lambda g: (windows(g, kernel, stride),), "fold_windows")
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Max over each window (padding with −inf, as torch); ties share the gradient."""
+    x = ops.as_tensor(x)
+    ph, pw = _pair(padding, "padding")
+    if ph or pw:
+        x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=-np.inf)
+    return ops.max(windows(x, kernel_size, stride), axis=(-2, -1))
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Mean over each window; zero padding counts in the mean (torch's default)."""
+    x = ops.as_tensor(x)
+    ph, pw = _pair(padding, "padding")
+    if ph or pw:
+        x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return ops.mean(windows(x, kernel_size, stride), axis=(-2, -1))
+
+
+def upsample_nearest(x: Any, scale_factor: int = 2) -> Tensor:
+    """Repeat each pixel ``scale_factor`` times along H and W: (N, C, H, W) -> (N, C, sH, sW)."""
+    x = ops.as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"upsample_nearest: expected (N, C, H, W), got {x.shape}")
+    s = int(scale_factor)
+    if s < 1:
+        raise ValueError(f"upsample_nearest: scale_factor must be ≥ 1, got {scale_factor}")
+    n, c, h, w = x.shape
+    grid = ops.broadcast_to(ops.reshape(x, (n, c, h, 1, w, 1)), (n, c, h, s, w, s))
+    return ops.reshape(grid, (n, c, h * s, w * s))
