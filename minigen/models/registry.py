@@ -1,0 +1,74 @@
+"""The one list of minigen's models: name -> class, default data and hyper-parameters.
+
+The CLI, the trainer and the benchmarks read this table; nothing else lists models.
+
+The model protocol (every registered class follows it):
+
+* ``Model(data_shape, *, rng, **hparams)`` — ``data_shape`` is one example's shape, e.g.
+  ``(1, 8, 8)`` for digits or ``(2,)`` for a 2-D toy set; conditional models also take
+  ``num_classes``. Parameters are drawn from ``rng``.
+* Trained by gradient: ``loss(x, rng) -> Tensor`` (scalar, mean over the batch, nats);
+  conditional models ``loss(x, rng, y=labels)``.
+  Trained otherwise (two players, contrastive divergence, greedy stages):
+  ``train_step(x, rng) -> dict[str, float]`` owning its optimisers, listed by
+  ``optimizers() -> dict[str, Optimizer]`` so checkpoints can save them.
+* ``sample(n, rng) -> ndarray`` in data space (conditional: ``y=``).
+* Optional, detected by the trainer, evaluator and plots when present:
+  ``log_prob(x) -> ndarray`` (exact nats per example), ``logits(x)``,
+  ``elbo(x, rng)``, ``iwae(x, k, rng)`` (per-example ndarrays), ``reconstruct(x, rng)``,
+  ``encode(x) -> ndarray (N, d)`` (latent means, for scatter plots),
+  ``complete(x_top, rng)``, ``metrics(x, rng) -> dict[str, float]`` (model-specific
+  figures such as code perplexity), ``num_free_parameters()`` for counting models.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build and train one registered model."""
+
+    name: str
+    family: str
+    target: str  # "module.path:ClassName", imported only when the model is used
+    description: str
+    data: str  # a name from minigen.data.DATASETS
+    hparams: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    conditional: bool = False  # True: the model takes labels (loss(..., y=), sample(..., y=))
+
+    def model_class(self) -> type:
+        module_name, class_name = self.target.split(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+_SPECS: list[ModelSpec] = [
+    # --- tabular (counting) models: minigen/models/tabular.py ---------------------------
+    # --- latent-variable models: minigen/models/latent/ ---------------------------------
+    # --- autoregressive models: minigen/models/autoregressive/ --------------------------
+    # --- energy-based models: minigen/models/energy/ ------------------------------------
+]
+
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec registered under ``name``; an unknown name lists the valid ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        valid = ", ".join(sorted(REGISTRY)) or "(none registered)"
+        raise ValueError(f"unknown model {name!r}; valid models: {valid}") from None
+
+
+def build(name: str, data_shape: tuple[int, ...], rng: Any, **overrides: Any) -> Any:
+    """Instantiate model ``name`` for examples of ``data_shape`` with its default hparams."""
+    spec = get_spec(name)
+    hparams = {**spec.hparams, **overrides}
+    return spec.model_class()(tuple(data_shape), rng=rng, **hparams)

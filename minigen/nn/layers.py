@@ -1,0 +1,143 @@
+"""Affine and convolutional layers with PyTorch's names, shapes and default initialisation.
+
+Initialisation follows torch.nn's defaults (Kaiming-uniform weights with a = √5, which is
+U(−1/√fan_in, 1/√fan_in), and the same bound for biases), drawn from an explicit ``rng``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import autograd as ag
+from autograd import Tensor
+
+from .module import Module, Parameter
+
+
+def uniform_init(
+    shape: tuple[int, ...], bound: float, rng: np.random.Generator, dtype: Any = np.float32
+) -> np.ndarray:
+    """U(−bound, bound) samples of ``shape``."""
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+def _check_rng(rng: Any, layer: str) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{layer}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+class Linear(Module):
+    """y = x Wᵀ + b.  x : (..., in_features) -> (..., out_features); weight (out, in)."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        _check_rng(rng, "Linear")
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / np.sqrt(in_features) if in_features else 0.0
+        self.weight = Parameter(uniform_init((out_features, in_features), bound, rng, dtype))
+        self.bias = Parameter(uniform_init((out_features,), bound, rng, dtype)) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        x = ag.as_tensor(x)
+        if x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): input has last "
+                f"dimension {x.shape[-1]} (shape {x.shape}), expected {self.in_features}"
+            )
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+
+
+class Conv2d(Module):
+    """2-D cross-correlation.  x : (N, in, H, W) -> (N, out, Ho, Wo); weight (out, in, kh, kw)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        _check_rng(rng, "Conv2d")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(kernel_size)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1 / np.sqrt(fan_in)
+        shape = (out_channels, in_channels, *self.kernel_size)
+        self.weight = Parameter(uniform_init(shape, bound, rng, dtype))
+        self.bias = Parameter(uniform_init((out_channels,), bound, rng, dtype)) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        return ag.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution.  x : (N, in, H, W) -> (N, out, Ho, Wo); weight (in, out, kh, kw)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        bias: bool = True,
+        dilation: Any = 1,
+        *,
+        rng: np.random.Generator,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        _check_rng(rng, "ConvTranspose2d")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(kernel_size)
+        self.stride, self.padding = stride, padding
+        self.output_padding, self.dilation = output_padding, dilation
+        # torch computes fan_in from weight.shape[1] * kh * kw for transposed convs.
+        fan_in = out_channels * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1 / np.sqrt(fan_in)
+        shape = (in_channels, out_channels, *self.kernel_size)
+        self.weight = Parameter(uniform_init(shape, bound, rng, dtype))
+        self.bias = Parameter(uniform_init((out_channels,), bound, rng, dtype)) if bias else None
+
+    def forward(self, x: Any) -> Tensor:
+        return ag.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                   self.output_padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
