@@ -51,7 +51,8 @@ class ModelSpec:
 _SPECS: list[ModelSpec] = [
     # --- tabular (counting) models: minigen/models/tabular.py ---------------------------
     # --- latent-variable models: minigen/models/latent/ ---------------------------------
-    # --- autoregressive models: minigen/models/autoregressive/ --------------------------
+    # --- autoregressive vector models (FVSBN, NADE, RNADE, MADE) ------------------------
+    # --- autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN) ----------------
     # --- energy-based models: minigen/models/energy/ ------------------------------------
 ]
 
