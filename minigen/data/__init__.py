@@ -1,0 +1,145 @@
+"""Data for minigen: embedded digits, 2-D toy sets, bars and stripes, MNIST, batching.
+
+Pure NumPy; nothing here imports autograd or another minigen subpackage. Images are
+float NCHW arrays, labels int64. ``get_dataset(name, split)`` is the one place that maps a
+data-set name (as the model registry and the CLI spell it) to arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .bars_and_stripes import (
+    bars_and_stripes_log_prob,
+    bars_and_stripes_patterns,
+    num_bars_and_stripes,
+    sample_bars_and_stripes,
+)
+from .digits import DIGITS_SHA256, check_choice, dequantize, load_digits
+from .loader import DataLoader
+from .mnist import load_mnist, read_idx, write_idx
+from .toy2d import (
+    assign_to_centers,
+    grid_centers,
+    grid_of_gaussians,
+    isotropic_mixture,
+    mixture_of_gaussians_2d,
+    ring_centers,
+    ring_of_gaussians,
+    swiss_roll,
+    two_moons,
+)
+
+__all__ = [
+    "DATASETS",
+    "DIGITS_SHA256",
+    "DataLoader",
+    "assign_to_centers",
+    "bars_and_stripes_log_prob",
+    "bars_and_stripes_patterns",
+    "dequantize",
+    "get_dataset",
+    "grid_centers",
+    "grid_of_gaussians",
+    "isotropic_mixture",
+    "load_digits",
+    "load_mnist",
+    "mixture_of_gaussians_2d",
+    "num_bars_and_stripes",
+    "read_idx",
+    "ring_centers",
+    "ring_of_gaussians",
+    "sample_bars_and_stripes",
+    "swiss_roll",
+    "two_moons",
+    "write_idx",
+]
+
+SPLITS = ("train", "test", "all")
+# Synthetic sets are one fixed draw, so every run trains and evaluates on the same points.
+SYNTHETIC_SEED = 0
+TOY2D_TRAIN, TOY2D_TEST = 4000, 1000
+BARS_TRAIN, BARS_TEST = 2000, 500
+
+Arrays = tuple[np.ndarray, np.ndarray]
+
+
+def _take_split(points: np.ndarray, labels: np.ndarray, num_train: int, split: str) -> Arrays:
+    if split == "train":
+        return points[:num_train], labels[:num_train]
+    if split == "test":
+        return points[num_train:], labels[num_train:]
+    return points, labels
+
+
+def _toy2d_with_modes(centers: np.ndarray, split: str) -> Arrays:
+    rng = np.random.default_rng(SYNTHETIC_SEED)
+    points, modes = isotropic_mixture(TOY2D_TRAIN + TOY2D_TEST, rng, centers, std=0.02)
+    return _take_split(points, modes, TOY2D_TRAIN, split)
+
+
+def _toy2d_unlabelled(sampler: Callable, split: str) -> Arrays:
+    points = sampler(TOY2D_TRAIN + TOY2D_TEST, np.random.default_rng(SYNTHETIC_SEED))
+    return _take_split(points, np.zeros(len(points), dtype=np.int64), TOY2D_TRAIN, split)
+
+
+def _bars_and_stripes(n: int, split: str) -> Arrays:
+    rng = np.random.default_rng(SYNTHETIC_SEED)
+    images = sample_bars_and_stripes(BARS_TRAIN + BARS_TEST, n, rng)
+    return _take_split(images, np.zeros(len(images), dtype=np.int64), BARS_TRAIN, split)
+
+
+def _dequantized_digits(split: str, rng: np.random.Generator | None) -> Arrays:
+    grey, labels = load_digits(split, view="grey")
+    rng = np.random.default_rng(SYNTHETIC_SEED) if rng is None else rng
+    return dequantize(grey, rng), labels
+
+
+_LOADERS: dict[str, Callable[[str, np.random.Generator | None], Arrays]] = {
+    "digits": lambda split, rng: load_digits(split, view="unit"),
+    "digits-binary": lambda split, rng: load_digits(split, view="binary"),
+    "digits-grey": lambda split, rng: load_digits(split, view="grey"),
+    "digits-signed": lambda split, rng: load_digits(split, view="signed"),
+    "digits-dequantized": _dequantized_digits,
+    "mnist": lambda split, rng: load_mnist(split, view="unit"),
+    "mnist-binary": lambda split, rng: load_mnist(split, view="binary"),
+    "ring": lambda split, rng: _toy2d_with_modes(ring_centers(), split),
+    "grid": lambda split, rng: _toy2d_with_modes(grid_centers(), split),
+    "moons": lambda split, rng: _toy2d_unlabelled(two_moons, split),
+    "swissroll": lambda split, rng: _toy2d_unlabelled(swiss_roll, split),
+    "bars-and-stripes-3": lambda split, rng: _bars_and_stripes(3, split),
+    "bars-and-stripes-4": lambda split, rng: _bars_and_stripes(4, split),
+}
+DATASETS = tuple(_LOADERS)
+
+
+def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -> Arrays:
+    """Load a data set by name.
+
+    Parameters
+    ----------
+    name : one of ``DATASETS``:
+        "digits", "digits-binary", "digits-grey", "digits-signed": 8×8 digits in that
+        view (see ``load_digits``; "digits" is the "unit" view);
+        "digits-dequantized": grey levels dequantised into [0, 1] with ``rng``
+        (np.random.default_rng(0) when rng is None);
+        "mnist", "mnist-binary": ``load_mnist`` (never downloads; call
+        ``load_mnist(download=True)`` once first);
+        "ring", "grid", "moons", "swissroll": a fixed draw (seed 0) of the 2-D set with
+        default parameters, 4,000 train then 1,000 test points;
+        "bars-and-stripes-3", "bars-and-stripes-4": a fixed sample (seed 0) of 2,000
+        train then 500 test images.
+    split : "train", "test" or "all" (train followed by test)
+    rng : used only by "digits-dequantized"; every other set is fixed
+
+    Returns
+    -------
+    x : images (N, 1, H, W) float32, or points (N, 2) float64 for the 2-D sets
+    labels : (N,) int64: the class, the mixture component for "ring" and "grid",
+        zeros where there is none
+    """
+    check_choice("name", name, DATASETS)
+    check_choice("split", split, SPLITS)
+    return _LOADERS[name](split, rng)
