@@ -309,7 +309,7 @@ def _seed_gradient(output: Tensor, grad: Any) -> Tensor:
                 f"{output.shape}; pass grad= an array of that shape (e.g. ones for a sum), "
                 "or reduce the output with .sum() or .mean() first"
             )
-        return Tensor(np.ones_like(output.data))
+        return Tensor(np.ones(output.data.shape, dtype=output.data.dtype))
     grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, output.dtype))
     if grad.shape != output.shape:
         raise ValueError(
@@ -326,19 +326,21 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """
     order: list[Tensor] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False) for root in roots if root.requires_grad]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
+    for root in roots:
+        if not root.requires_grad or id(root) in visited:
             continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
+        visited.add(id(root))
+        stack = [(root, iter(root._parents))]
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack.append((parent, iter(parent._parents)))
+                    break
+            else:  # every parent is placed: the node can follow them
+                stack.pop()
+                order.append(node)
     return order
 
 
@@ -384,7 +386,7 @@ def _backpropagate(
 
 
 def _accumulate(pending: dict[int, Tensor], node: Tensor, grad: Tensor) -> None:
-    if grad.shape != node.shape:
+    if grad.data.shape != node.data.shape:
         raise RuntimeError(
             f"internal error: gradient of shape {grad.shape} for a Tensor of shape "
             f"{node.shape} (op {node._op!r})"
@@ -451,14 +453,16 @@ def record(
     out.data = data
     out.grad = None
     out._op = op
-    if _recording and any(p.requires_grad for p in parents):
-        out.requires_grad = True
-        out._parents = parents
-        out._vjp = vjp
-    else:
-        out.requires_grad = False
-        out._parents = ()
-        out._vjp = None
+    if _recording:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._vjp = vjp
+                return out
+    out.requires_grad = False
+    out._parents = ()
+    out._vjp = None
     return out
 
 

@@ -328,12 +328,13 @@ def astype(x: Any, dtype: Any) -> Tensor:
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     x = as_tensor(x)
     axes = _normalize_axis(axis, x.ndim)
-    kept_shape = _keepdims_shape(x.shape, axes)
 
     def vjp(g: Tensor) -> tuple:
-        return (broadcast_to(reshape(g, kept_shape), x.shape),)
+        if g.ndim:  # a 0-d gradient broadcasts as it is
+            g = reshape(g, _keepdims_shape(x.shape, axes))
+        return (broadcast_to(g, x.shape),)
 
-    return record(np.sum(x.data, axis=axes, keepdims=keepdims), (x,), vjp, "sum")
+    return record(np.add.reduce(x.data, axis=axes, keepdims=keepdims), (x,), vjp, "sum")
 
 
 def _max_or_min(x: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Tensor:
@@ -453,8 +454,11 @@ def broadcast_to(x: Any, shape: Any) -> Tensor:
     """Expand size-1 (or missing leading) dims to ``shape``; VJP sums them back."""
     x = as_tensor(x)
     shape = tuple(shape)
+    # A materialised copy (not np.broadcast_to's read-only view): cheaper to make for small
+    # arrays and safe to write into.
+    out = np.empty(shape, dtype=x.dtype)
     try:
-        out = np.broadcast_to(x.data, shape)
+        out[...] = x.data
     except ValueError:
         raise ValueError(f"expand: cannot broadcast shape {x.shape} to {shape}") from None
     return record(out, (x,), lambda g: (unbroadcast(g, x.shape),), "expand")
