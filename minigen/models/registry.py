@@ -50,6 +50,19 @@ class ModelSpec:
 
 _SPECS: list[ModelSpec] = [
     # --- tabular (counting) models: minigen/models/tabular.py ---------------------------
+    # Counting is their training: one epoch counts every example once (train_step).
+    ModelSpec("joint-table", "tabular", "minigen.models.tabular:JointTable",
+              "one probability per binary image: 2^n - 1 free parameters (n = 9 here)",
+              "bars-and-stripes-3", {"smoothing": 0.0}, epochs=1, batch_size=500),
+    ModelSpec("chain-rule-tables", "tabular", "minigen.models.tabular:ChainRuleTables",
+              "p(x_i | x_<i) tables by the chain rule: 1 + 2 + ... + 2^(n-1) = 2^n - 1",
+              "bars-and-stripes-3", {"smoothing": 0.0}, epochs=1, batch_size=500),
+    ModelSpec("independent-bernoulli", "tabular", "minigen.models.tabular:IndependentBernoulli",
+              "every pixel its own coin: n free parameters (row-major 8x8 digits)",
+              "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500),
+    ModelSpec("markov-chain", "tabular", "minigen.models.tabular:MarkovChain",
+              "p(x_i | x_(i-1)) along the row-major pixel order: 2n - 1 free parameters",
+              "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500),
     # --- latent-variable models: minigen/models/latent/ ---------------------------------
     # --- autoregressive vector models (FVSBN, NADE, RNADE, MADE) ------------------------
     # --- autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN) ----------------
