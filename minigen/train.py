@@ -1,0 +1,294 @@
+"""The training loop every registered model runs through.
+
+One loop serves every family, dispatching on what the model exposes (the protocol in
+``minigen.models.registry``):
+
+* ``loss(x, rng)``: gradient training, θ ← Adam(θ, ∇θ loss) on ``model.parameters()``;
+* ``train_step(x, rng)``: the model updates itself (two players, contrastive divergence)
+  with the optimisers it lists in ``optimizers()``.
+
+After every epoch the model is evaluated on the test split and a checkpoint is written,
+so a crash loses at most one epoch. All randomness (initialisation, shuffling, the
+model's noise) comes from one ``np.random.default_rng(seed)`` whose state is saved, so a
+resumed run continues with exactly the numbers an uninterrupted run would produce.
+Evaluation draws from its own generator, ``default_rng([seed, epoch])``, so how a run is
+evaluated never changes how it trains.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from minigen.checkpoint import (
+    TRAINER_STATE_FILE,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+    write_json,
+)
+from minigen.data import DATASETS, DataLoader, get_dataset
+from minigen.evaluate import DEFAULT_IWAE_K, evaluate
+from minigen.models.registry import ModelSpec, get_spec
+from minigen.optim import Adam
+
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.json"
+
+
+class TrainingDivergedError(ValueError):
+    """A training loss became NaN or infinite; the message gives the step and last finite value."""
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    model : the trained model
+    history : ``{"train": {name: [value per step]}, "test": [metrics per epoch]}``; each
+        test entry also holds its ``epoch`` and the global ``step`` it was taken at
+    metrics : the final test metrics (see ``minigen.evaluate``)
+    run_dir : where the checkpoint and JSON files are, or None without ``out_dir``
+    """
+
+    model: Any
+    history: dict[str, Any]
+    metrics: dict[str, float]
+    run_dir: str | None
+
+
+def _load_split(data: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = get_dataset(data, split)
+    if np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32, copy=False)  # float32 by default, whatever the loader gives
+    return x, y
+
+
+def _positive(name: str, value: Any, kind: type) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        raise ValueError(f"train: {name} must be a positive {kind.__name__}, got {value!r}")
+
+
+def _new_config(
+    spec: ModelSpec,
+    data: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    seed: int,
+    overrides: dict[str, Any],
+) -> dict[str, Any]:
+    config = {
+        "model": spec.name,
+        "family": spec.family,
+        "data": spec.data if data is None else data,
+        "conditional": spec.conditional,
+        "hparams": {**spec.hparams, **overrides},
+        "epochs": spec.epochs if epochs is None else epochs,
+        "batch_size": spec.batch_size if batch_size is None else batch_size,
+        "lr": spec.lr if lr is None else lr,
+        "seed": seed,
+        "iwae_k": DEFAULT_IWAE_K,
+    }
+    _positive("epochs", config["epochs"], int)
+    _positive("batch_size", config["batch_size"], int)
+    _positive("lr", float(config["lr"]), float)
+    if config["data"] not in DATASETS:
+        raise ValueError(f"train: unknown data set {config['data']!r}; valid: "
+                         f"{', '.join(DATASETS)}")
+    return config
+
+
+def _check_resume(config: dict[str, Any], spec: ModelSpec, **given: Any) -> None:
+    """A resumed run keeps its saved settings; refuse arguments that contradict them."""
+    if config["model"] != spec.name:
+        raise CheckpointError(f"cannot resume: the run directory holds model "
+                              f"{config['model']!r}, not {spec.name!r}")
+    if given.pop("overrides"):
+        raise ValueError("train: overrides cannot change a resumed run's hyper-parameters")
+    for name, value in given.items():
+        if value is not None and value != config[name]:
+            raise ValueError(f"train: cannot resume with {name}={value!r}; the run was started "
+                             f"with {name}={config[name]!r} (only epochs may change)")
+
+
+def _restore(
+    model: Any,
+    optimizers: dict[str, Any],
+    rng: np.random.Generator,
+    state_dict: dict[str, np.ndarray],
+    optimizer_states: dict[str, dict[str, np.ndarray]],
+    trainer_state: dict[str, Any],
+) -> tuple[int, int, dict[str, Any]]:
+    """Put a checkpoint back into a freshly built model; return (epoch, step, history)."""
+    try:
+        model.load_state_dict(state_dict)
+        for name, optimizer in optimizers.items():
+            if name not in optimizer_states:
+                raise ValueError(f"no state saved for optimizer {name!r}")
+            optimizer.load_state_dict(optimizer_states[name])
+        rng.bit_generator.state = trainer_state["rng"]
+        return int(trainer_state["epoch"]), int(trainer_state["step"]), trainer_state["history"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"cannot resume from the checkpoint: {error}") from None
+
+
+def _check_finite(values: dict[str, float], step: int, history: dict[str, Any]) -> None:
+    for name, value in values.items():
+        if not math.isfinite(value):
+            previous = history["train"].get(name, [])
+            last = (f"last finite {name} {previous[-1]:.6g} at step {step - 1}" if previous
+                    else f"no finite {name} before it")
+            raise TrainingDivergedError(
+                f"training diverged: {name} is {value} at step {step}; {last}. The last good "
+                "checkpoint is kept; try a smaller --lr"
+            )
+
+
+def _train_epoch(
+    model: Any,
+    optimizers: dict[str, Any],
+    loader: DataLoader,
+    rng: np.random.Generator,
+    history: dict[str, Any],
+    step: int,
+    conditional: bool,
+    bar: tqdm,
+) -> tuple[int, dict[str, float]]:
+    """One pass over ``loader``, appending per-step values to history.
+
+    Returns the global step count and the epoch's mean of each reported value.
+    """
+    model.train()
+    self_stepping = hasattr(model, "train_step")
+    sums: dict[str, float] = {}
+    for batch_number, (x, y) in enumerate(loader, start=1):
+        step += 1
+        labels = {"y": y} if conditional else {}
+        if self_stepping:
+            values = {k: float(v) for k, v in model.train_step(x, rng, **labels).items()}
+        else:
+            optimizer = optimizers["adam"]
+            optimizer.zero_grad()
+            loss = model.loss(x, rng, **labels)
+            values = {"loss": float(loss.data)}
+        _check_finite(values, step, history)  # before the update, so no NaN reaches θ
+        if not self_stepping:
+            loss.backward()
+            optimizer.step()
+        for name, value in values.items():
+            history["train"].setdefault(name, []).append(value)
+            sums[name] = sums.get(name, 0.0) + value
+        means = {name: total / batch_number for name, total in sums.items()}
+        bar.update()
+        bar.set_postfix({name: f"{mean:.4g}" for name, mean in means.items()}, refresh=False)
+    return step, means
+
+
+def train(
+    spec_or_name: ModelSpec | str,
+    *,
+    data: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    out_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Train a registered model on its data set, evaluating and checkpointing every epoch.
+
+    Parameters
+    ----------
+    spec_or_name : a registry name ("vae") or a ModelSpec
+    data : a name from ``minigen.data.DATASETS`` (default: the spec's)
+    epochs, batch_size, lr : default: the spec's. ``epochs`` is the total, so resuming a
+        2-epoch run with ``epochs=4`` trains epochs 3 and 4
+    seed : seeds the one generator behind initialisation, shuffling and model noise
+    out_dir : run directory for the checkpoint, ``metrics.json`` and ``history.json``;
+        None keeps everything in memory
+    resume : continue the run saved in ``out_dir`` (model, optimisers, epoch, history,
+        generator state); its saved settings are kept, only ``epochs`` may change. A
+        directory without a checkpoint starts a new run
+    overrides : hyper-parameters replacing the spec's defaults (new runs only)
+    progress : show a tqdm bar per epoch (only on a terminal)
+
+    Raises
+    ------
+    TrainingDivergedError : a loss became NaN/inf (the step and last finite value are in
+        the message; the previous epoch's checkpoint stays on disk)
+    CheckpointError : ``resume`` with a run directory that cannot be loaded
+    """
+    spec = spec_or_name if isinstance(spec_or_name, ModelSpec) else get_spec(spec_or_name)
+    overrides = dict(overrides or {})
+    run_dir = None if out_dir is None else Path(out_dir)
+    if resume and run_dir is None:
+        raise ValueError("train: resume=True needs out_dir, the run directory to continue")
+    checkpoint = None
+    if resume and (run_dir / TRAINER_STATE_FILE).exists():
+        checkpoint = load_checkpoint(run_dir)
+        config = checkpoint[1]
+        _check_resume(config, spec, data=data, batch_size=batch_size, lr=lr,
+                      overrides=overrides)
+        if epochs is not None:
+            _positive("epochs", epochs, int)
+            config["epochs"] = epochs
+    else:
+        config = _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
+
+    x_train, y_train = _load_split(config["data"], "train")
+    x_test, y_test = _load_split(config["data"], "test")
+    conditional = config["conditional"]
+    if conditional and "num_classes" not in config["hparams"]:
+        config["hparams"]["num_classes"] = int(y_train.max()) + 1
+    config["data_shape"] = list(x_train.shape[1:])
+
+    rng = np.random.default_rng(config["seed"])
+    model = spec.model_class()(tuple(x_train.shape[1:]), rng=rng, **config["hparams"])
+    if hasattr(model, "train_step"):
+        optimizers = dict(model.optimizers())
+    else:
+        optimizers = {"adam": Adam(model.parameters(), lr=config["lr"])}
+    epochs_done, step, history = 0, 0, {"train": {}, "test": []}
+    if checkpoint is not None:
+        epochs_done, step, history = _restore(model, optimizers, rng, checkpoint[0], checkpoint[2],
+                                        checkpoint[3])
+
+    loader = DataLoader(x_train, y_train, batch_size=config["batch_size"], shuffle=True, rng=rng)
+    test_labels = y_test if conditional else None
+    for epoch in range(epochs_done + 1, config["epochs"] + 1):
+        with tqdm(total=len(loader), desc=f"epoch {epoch}/{config['epochs']}", unit="batch",
+                  disable=None if progress else True, dynamic_ncols=True) as bar:
+            step, means = _train_epoch(model, optimizers, loader, rng, history, step,
+                                       conditional, bar)
+            metrics = evaluate(model, x_test, test_labels, rng=np.random.default_rng(
+                [config["seed"], epoch]), iwae_k=config["iwae_k"])
+            history["test"].append({"epoch": epoch, "step": step, **metrics})
+            if "loss" in metrics:
+                means["test_loss"] = metrics["loss"]
+            bar.set_postfix({name: f"{mean:.4g}" for name, mean in means.items()})
+        if run_dir is not None:
+            save_checkpoint(run_dir, model, config, optimizers, {
+                "epoch": epoch, "step": step, "rng": rng.bit_generator.state,
+                "history": history})
+
+    if history["test"]:
+        metrics = {k: v for k, v in history["test"][-1].items() if k not in ("epoch", "step")}
+    else:
+        metrics = evaluate(model, x_test, test_labels, rng=np.random.default_rng(
+            [config["seed"], 0]), iwae_k=config["iwae_k"])
+    if run_dir is not None:
+        write_json(run_dir / METRICS_FILE, metrics)
+        write_json(run_dir / HISTORY_FILE, history)
+    return RunResult(model=model, history=history, metrics=metrics,
+                     run_dir=None if run_dir is None else str(run_dir))
