@@ -413,10 +413,11 @@ def matmul(a: Any, b: Any) -> Tensor:
     a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
     b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
     out = _matmul_2d(a2, b2)
-    if b.ndim == 1:
-        out = reshape(out, out.shape[:-1])
+    # Drop a's promoted row before b's column, so 1-D @ 1-D gives a 0-d result.
     if a.ndim == 1:
         out = reshape(out, out.shape[:-2] + out.shape[-1:])
+    if b.ndim == 1:
+        out = reshape(out, out.shape[:-1])
     return out
 
 
