@@ -222,12 +222,21 @@ def conv_transpose2d(
     out = full[:, :, padding[0]:padding[0] + out_h, padding[1]:padding[1] + out_w]
     out = np.ascontiguousarray(out)
 
+    # output_padding ≥ stride (allowed when dilation > stride) gives g room for
+    # output_padding // stride more input rows/cols than x has; no pixel of x reaches them.
+    extra_h, extra_w = output_padding[0] // stride[0], output_padding[1] // stride[1]
+
     def vjp(g: Tensor) -> tuple:
         grad_x = grad_w = None
         if x.requires_grad:
             grad_x = conv2d(g, weight, stride=stride, padding=padding, dilation=dilation)
+            if extra_h or extra_w:
+                grad_x = grad_x[:, :, :h, :w]
         if weight.requires_grad:
-            grad_w = conv2d_weight(g, x, kernel, stride, padding, dilation)
+            x_full = x
+            if extra_h or extra_w:
+                x_full = ops.pad(x, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)))
+            grad_w = conv2d_weight(g, x_full, kernel, stride, padding, dilation)
         return grad_x, grad_w
 
     result = record(out, (x, weight), vjp, "conv_transpose2d")
