@@ -1,0 +1,160 @@
+"""RNADE: the real-valued NADE, each conditional a mixture of K Gaussians.
+
+Idea: NADE's shared hidden state, read out as a mixture density network per dimension
+(Uria, Murray & Larochelle, 2013, "RNADE: The real-valued neural autoregressive
+density-estimator", NeurIPS):
+
+    a_i = c + W_{:,<i} x_<i    hidden pre-activation (H,); a_{i+1} = a_i + W_{:,i} x_i
+    h_i = σ(ρ_i a_i)                            ρ_i the paper's learned activity rescaling
+    α_i = V^α_i h_i + b^α_i,  μ_i = V^μ_i h_i + b^μ_i,  log s_i = V^s_i h_i + b^s_i   (K each)
+    p(x_i | x_<i) = Σ_k softmax(α_i)_k N(x_i; μ_ik, s_ik²)
+
+Objective: the exact negative log-density, computed stably,
+    −log p(x) = −Σ_i logsumexp_k [log_softmax(α_i)_k + log N(x_i; μ_ik, s_ik²)].
+
+It is a density (nats per example), so on dequantised digits its values are not
+comparable with the NLL of a binary model: with y = (g + u)/17, E[log p(y)] − D log 17
+lower-bounds the discrete log-likelihood of the grey levels g (see minigen.data.dequantize).
+
+Deviations: the scale is parameterised by its log (the paper exponentiates a linear
+output too, so this is the same); ρ_i starts at 1 and can be switched off
+(``rescale=False``); initialisation is torch.nn.Linear's uniform ±1/√fan_in with mixture
+means' biases drawn from N(0, 1) so the K components start apart.
+
+Ordering: images (N, 1, H, W) are flattened row-major (raster order); vectors (N, D) as
+given. Data: any real values (dequantised digits in [0, 1], 2-D toy sets).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import autograd as ag
+from autograd import Tensor
+from minigen.nn.layers import uniform_init
+from minigen.nn.module import Module, Parameter
+
+from .fvsbn import check_num_samples, flatten_examples, num_given_dims
+
+HALF_LOG_TWO_PI = 0.5 * np.log(2 * np.pi)
+
+
+class RNADE(Module):
+    """Real-valued NADE with a K-component Gaussian mixture per conditional.
+
+    Parameters
+    ----------
+    data_shape : one example's shape, (1, H, W) or (D,)
+    rng : draws the initial weights
+    hidden_size : H
+    num_components : K
+    rescale : learn the activity rescaling ρ_i (else ρ_i = 1)
+    """
+
+    def __init__(
+        self,
+        data_shape: tuple[int, ...],
+        *,
+        rng: np.random.Generator,
+        hidden_size: int = 50,
+        num_components: int = 5,
+        rescale: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        for name, value in (("hidden_size", hidden_size), ("num_components", num_components)):
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise ValueError(f"RNADE: {name} must be an int >= 1, got {value!r}")
+        self.data_shape = tuple(data_shape)
+        self.num_dims = dims = int(np.prod(self.data_shape))
+        self.hidden_size = hidden = int(hidden_size)
+        self.num_components = k = int(num_components)
+        self.input_weight = Parameter(uniform_init((hidden, dims), 1 / np.sqrt(dims), rng, dtype))
+        self.hidden_bias = Parameter(np.zeros(hidden, dtype))
+        self.activity_scale = Parameter(np.ones(dims, dtype)) if rescale else None  # ρ
+        # Per dimension i, one (H, 3K) read-out: columns [α | μ | log s].
+        self.output_weight = Parameter(
+            uniform_init((dims, hidden, 3 * k), 1 / np.sqrt(hidden), rng, dtype))
+        bias = np.zeros((dims, 3 * k), dtype)
+        bias[:, k:2 * k] = rng.standard_normal((dims, k))
+        self.output_bias = Parameter(bias)
+        self.before = np.tril(np.ones((dims, dims), dtype), -1)  # before[i, j] = [j < i]
+
+    def _flat(self, x: Any) -> Tensor:
+        return flatten_examples(x, self.data_shape, "RNADE", self.input_weight.dtype)
+
+    def logits(self, x: Any) -> Tensor:
+        """Mixture parameters of every conditional p(x_i | x_<i).
+
+        x : (N, *data_shape) -> (N, D, 3, K): [:, i, 0] mixing logits α_i,
+        [:, i, 1] means μ_i, [:, i, 2] log standard deviations log s_i.
+        """
+        flat = self._flat(x)
+        n = flat.shape[0]
+        columns = flat.reshape(n, self.num_dims, 1) * self.input_weight.T  # x_j W_{:,j}
+        before = self.before.astype(columns.dtype, copy=False)
+        activation = ag.matmul(before, columns) + self.hidden_bias  # a_i = c + W_{:,<i} x_<i
+        if self.activity_scale is not None:
+            activation = activation * self.activity_scale.reshape(self.num_dims, 1)  # ρ_i a_i
+        hidden = ag.sigmoid(activation)  # h_i = σ(ρ_i a_i)
+        # (D, N, H) @ (D, H, 3K): dimension i read out by its own V_i
+        params = hidden.transpose(1, 0, 2) @ self.output_weight
+        params = params.transpose(1, 0, 2) + self.output_bias
+        return params.reshape(n, self.num_dims, 3, self.num_components)
+
+    def _log_prob_tensor(self, x: Any) -> Tensor:
+        target = self._flat(x)
+        params = self.logits(target)
+        mix_logits, means, log_scales = params[:, :, 0], params[:, :, 1], params[:, :, 2]
+        z = (target.reshape(*target.shape, 1) - means) / ag.exp(log_scales)
+        log_normal = -0.5 * z * z - log_scales - HALF_LOG_TWO_PI  # log N(x_i; μ_ik, s_ik²)
+        # log p(x_i | x_<i) = logsumexp_k [log π_ik + log N(x_i; μ_ik, s_ik²)]
+        log_conditionals = ag.logsumexp(ag.log_softmax(mix_logits, axis=2) + log_normal, axis=2)
+        return log_conditionals.sum(axis=1)
+
+    def log_prob(self, x: Any) -> np.ndarray:
+        """Exact log-density in nats.  x : (N, *data_shape) -> (N,)."""
+        with ag.no_grad():
+            return self._log_prob_tensor(x).data
+
+    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
+        """Mean negative log-density in nats (``rng`` unused: the loss is exact)."""
+        return -self._log_prob_tensor(x).mean()
+
+    def _fill(self, flat: np.ndarray, start: int, rng: np.random.Generator) -> np.ndarray:
+        """Sample dims start..D−1 in order, updating a_i incrementally: O(DHK) per example."""
+        weight, k = self.input_weight.data, self.num_components
+        rho = (self.activity_scale.data if self.activity_scale is not None
+               else np.ones(self.num_dims))
+        activation = self.hidden_bias.data + flat[:, :start] @ weight[:, :start].T
+        rows = np.arange(len(flat))
+        for i in range(start, self.num_dims):
+            hidden = ag.sigmoid(Tensor(rho[i] * activation)).data  # h_i = σ(ρ_i a_i)
+            params = hidden @ self.output_weight.data[i] + self.output_bias.data[i]
+            probs = ag.softmax(Tensor(params[:, :k]), axis=1).data
+            component = (rng.random((len(flat), 1)) > np.cumsum(probs, axis=1)).sum(axis=1)
+            component = np.minimum(component, k - 1)  # guards a cumulative sum below 1
+            mean = params[rows, k + component]
+            scale = np.exp(params[rows, 2 * k + component])
+            flat[:, i] = mean + scale * rng.standard_normal(len(flat))  # x_i ~ N(μ_ik, s_ik²)
+            activation = activation + np.outer(flat[:, i], weight[:, i])  # a_{i+1}
+        return flat.reshape(len(flat), *self.data_shape)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n samples (n, *data_shape), drawn dimension by dimension."""
+        n = check_num_samples(n, "RNADE")
+        return self._fill(np.zeros((n, self.num_dims), self.input_weight.dtype), 0, rng)
+
+    def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
+        """Keep the upper half of each image (first half of a vector), sample the rest.
+
+        x_top : (N, *data_shape); only its first ``num_given_dims`` dims are read.
+        """
+        flat = self._flat(x_top).data.copy()
+        return self._fill(flat, num_given_dims(self.data_shape), rng)
+
+    def extra_repr(self) -> str:
+        return (f"num_dims={self.num_dims}, hidden_size={self.hidden_size}, "
+                f"num_components={self.num_components}")
