@@ -57,15 +57,18 @@ class RunResult:
         test entry also holds its ``epoch`` and the global ``step`` it was taken at
     metrics : the final test metrics (see ``minigen.evaluate``)
     run_dir : where the checkpoint and JSON files are, or None without ``out_dir``
+    config : the run's settings as saved in ``config.json``
     """
 
     model: Any
     history: dict[str, Any]
     metrics: dict[str, float]
     run_dir: str | None
+    config: dict[str, Any]
 
 
-def _load_split(data: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_split(data: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """``get_dataset(data, split)`` with floating data as float32 (the trainer's view)."""
     x, y = get_dataset(data, split)
     if np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float32, copy=False)  # float32 by default, whatever the loader gives
@@ -246,8 +249,8 @@ def train(
     else:
         config = _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
 
-    x_train, y_train = _load_split(config["data"], "train")
-    x_test, y_test = _load_split(config["data"], "test")
+    x_train, y_train = load_split(config["data"], "train")
+    x_test, y_test = load_split(config["data"], "test")
     conditional = config["conditional"]
     if conditional and "num_classes" not in config["hparams"]:
         config["hparams"]["num_classes"] = int(y_train.max()) + 1
@@ -291,4 +294,4 @@ def train(
         write_json(run_dir / METRICS_FILE, metrics)
         write_json(run_dir / HISTORY_FILE, history)
     return RunResult(model=model, history=history, metrics=metrics,
-                     run_dir=None if run_dir is None else str(run_dir))
+                     run_dir=None if run_dir is None else str(run_dir), config=config)

@@ -1,0 +1,248 @@
+"""The ``minigen`` command: list, train, sample and evaluate registered models.
+
+    minigen list
+    minigen train vae [--data NAME] [--epochs N] [--batch-size N] [--lr F] [--seed N]
+                      [--out DIR] [--resume] [--no-progress] [--set key=value ...]
+    minigen sample runs/vae [-n 64] [--seed 0] [--out FILE]
+    minigen eval runs/vae
+
+Mistakes (an unknown model, a bad argument, a missing or corrupt run directory) print one
+line on stderr and exit with status 2; a diverged training run exits with status 1.
+Set MINIGEN_DEBUG=1 to see the full traceback of an unexpected error instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from minigen.checkpoint import CHECKPOINT_FILES, CheckpointError, load_model, write_json
+from minigen.data import DATASETS
+from minigen.evaluate import evaluate
+from minigen.models.registry import REGISTRY, get_spec
+from minigen.plot import make_run_plots, plot_image_grid, plot_points_2d
+from minigen.train import (
+    HISTORY_FILE,
+    METRICS_FILE,
+    TrainingDivergedError,
+    load_split,
+    train,
+)
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 1
+
+
+class UsageError(ValueError):
+    """A mistake in the command line; printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block and exits; we want one line and main()'s code
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+# ----- argument types ---------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def parse_overrides(assignments: Sequence[str]) -> dict[str, Any]:
+    """``["latent_dim=8", "kind='gaussian'"]`` -> ``{"latent_dim": 8, "kind": "gaussian"}``.
+
+    Values are Python literals (numbers, True/False/None, lists, quoted strings), read with
+    ``ast.literal_eval`` (which never runs code); anything else is kept as a string.
+    """
+    overrides = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--set expects key=value with a Python name as key, got "
+                             f"{assignment!r}")
+        try:
+            overrides[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            overrides[key] = text
+    return overrides
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{value:,}"
+    return f"{value:.6g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """Metrics as an aligned two-column table."""
+    width = max((len(key) for key in metrics), default=0)
+    return "\n".join(f"  {key:<{width}}  {_format_value(value):>14}"
+                     for key, value in metrics.items())
+
+
+# ----- subcommands ------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    specs = list(REGISTRY.values())
+    if not specs:
+        print("no models registered")
+        return 0
+    name_width = max(len(spec.name) for spec in specs)
+    family_width = max(len(spec.family) for spec in specs)
+    for spec in specs:
+        print(f"{spec.name:<{name_width}}  {spec.family:<{family_width}}  {spec.description}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        spec = get_spec(args.model)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.data is not None and args.data not in DATASETS:
+        raise UsageError(f"unknown data set {args.data!r}; valid: {', '.join(DATASETS)}")
+    run_dir = Path(args.out if args.out is not None else Path("runs") / spec.name)
+    started = time.perf_counter()
+    result = train(spec, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
+                   lr=args.lr, seed=args.seed, out_dir=run_dir, resume=args.resume,
+                   overrides=parse_overrides(args.set), progress=not args.no_progress)
+    seconds = time.perf_counter() - started
+    config = result.config
+    x_test, y_test = load_split(config["data"], "test")
+    plots = make_run_plots(result.model, run_dir, x_test, y_test, result.history,
+                           np.random.default_rng(config["seed"]), config["data"])
+    last = result.history["test"][-1] if result.history["test"] else {"epoch": 0, "step": 0}
+    plural = "" if last["epoch"] == 1 else "s"
+    print(f"trained {spec.name} on {config['data']}: {last['epoch']} epoch{plural}, "
+          f"{last['step']} steps, {seconds:.1f} s")
+    files = [*CHECKPOINT_FILES, METRICS_FILE, HISTORY_FILE, *(Path(p).name for p in plots)]
+    print(f"wrote {run_dir}/: {' '.join(files)}")
+    print("test metrics (nats per example unless named otherwise):")
+    print(format_metrics(result.metrics))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    model, config, _ = load_model(args.run_dir)
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out if args.out is not None else Path(args.run_dir) / "samples_cli.png")
+    nrow = math.ceil(math.sqrt(args.n))
+    if config.get("conditional"):
+        num_classes = int(config["hparams"]["num_classes"])
+        labels = np.arange(args.n) % num_classes  # column c of the grid is class c
+        samples = np.asarray(model.sample(args.n, rng, y=labels))
+        nrow = num_classes
+    else:
+        labels = None
+        samples = np.asarray(model.sample(args.n, rng))
+    if samples.ndim == 4:
+        plot_image_grid(samples, out, nrow=nrow, title=f"{config['model']} samples")
+    elif samples.ndim == 2 and samples.shape[1] == 2:
+        plot_points_2d(samples, out, labels=labels)
+    else:
+        raise UsageError(f"cannot draw samples of shape {samples.shape}; expected images "
+                         "(N, C, H, W) or 2-D points (N, 2)")
+    print(f"wrote {out} ({args.n} samples of {config['model']})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    model, config, _ = load_model(args.run_dir)
+    x_test, y_test = load_split(config["data"], "test")
+    metrics = evaluate(model, x_test, y_test if config.get("conditional") else None,
+                       rng=np.random.default_rng(config["seed"]),
+                       **({"iwae_k": config["iwae_k"]} if "iwae_k" in config else {}))
+    write_json(Path(args.run_dir) / METRICS_FILE, metrics)
+    print(f"{config['model']} on the {config['data']} test split ({len(x_test)} examples):")
+    print(format_metrics(metrics))
+    print(f"wrote {Path(args.run_dir) / METRICS_FILE}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="minigen", description="Deep generative models from scratch in "
+                     "NumPy: list, train, sample and evaluate them.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="one line per registered model")
+    listing.set_defaults(handler=cmd_list)
+
+    training = commands.add_parser("train", help="train a model, write a run directory")
+    training.add_argument("model", help="registered model name (see `minigen list`)")
+    training.add_argument("--data", help="data set (default: the model's)")
+    training.add_argument("--epochs", type=_positive_int, help="total epochs")
+    training.add_argument("--batch-size", type=_positive_int)
+    training.add_argument("--lr", type=_positive_float, help="learning rate")
+    training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--out", help="run directory (default: runs/MODEL)")
+    training.add_argument("--resume", action="store_true",
+                          help="continue the run in --out up to --epochs")
+    training.add_argument("--no-progress", action="store_true", help="no progress bar")
+    training.add_argument("--set", nargs="+", action="extend", default=[],
+                          metavar="KEY=VALUE", help="override a hyper-parameter")
+    training.set_defaults(handler=cmd_train)
+
+    sampling = commands.add_parser("sample", help="draw samples from a trained run as a PNG")
+    sampling.add_argument("run_dir")
+    sampling.add_argument("-n", type=_positive_int, default=64, help="number of samples")
+    sampling.add_argument("--seed", type=int, default=0)
+    sampling.add_argument("--out", help="PNG path (default: RUN_DIR/samples_cli.png)")
+    sampling.set_defaults(handler=cmd_sample)
+
+    evaluating = commands.add_parser("eval", help="test metrics of a trained run")
+    evaluating.add_argument("run_dir")
+    evaluating.set_defaults(handler=cmd_eval)
+    return parser
+
+
+def _error(command: str | None, error: BaseException) -> None:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    print(f"minigen{' ' + command if command else ''}: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    command = None
+    try:
+        args = parser.parse_args(argv)
+        command = args.command
+        return args.handler(args)
+    except SystemExit as exit_request:  # --help, or argparse exiting on its own
+        code = exit_request.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+    except TrainingDivergedError as error:
+        _error(command, error)
+        return EXIT_DIVERGED
+    except (UsageError, CheckpointError) as error:
+        _error(command, error)
+        return EXIT_USAGE
+    except (ValueError, TypeError, OSError) as error:
+        if os.environ.get("MINIGEN_DEBUG"):
+            raise
+        _error(command, error)
+        return EXIT_USAGE
