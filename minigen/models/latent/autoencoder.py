@@ -65,6 +65,23 @@ def reconstruction_loss(logits: Tensor, x: Any, kind: str) -> Tensor:
     return per_pixel.reshape(len(x), -1).sum(axis=1).mean()
 
 
+def reconstruction_metrics(
+    x: Any, reconstruction: np.ndarray, code: np.ndarray
+) -> dict[str, float]:
+    """Per-pixel MSE and MAE of ``reconstruction`` against x, and the mean of ``code``."""
+    error = reconstruction - np.asarray(x)
+    return {"reconstruction_mse": float(np.mean(error**2)),
+            "reconstruction_mae": float(np.mean(np.abs(error))),
+            "mean_code_activation": float(np.mean(code))}
+
+
+def not_generative(model: Module) -> str:
+    """Why an autoencoder's ``sample`` raises: the message for its NotImplementedError."""
+    return (f"{type(model).__name__} is not a generative model: it learns a code for the "
+            "data manifold but no distribution over codes, so there is nothing to sample "
+            "from. Use reconstruct(x) or encode(x); for samples train a VAE ('vae').")
+
+
 class Autoencoder(Module):
     """Deterministic encoder and decoder trained to reconstruct their input.
 
@@ -179,17 +196,11 @@ class Autoencoder(Module):
         """Per-pixel reconstruction MSE and MAE, and the mean code activation."""
         with ag.no_grad():
             code = self.code(x)
-            error = ag.sigmoid(self.decode_logits(code)).data - np.asarray(x)
-        return {"reconstruction_mse": float(np.mean(error**2)),
-                "reconstruction_mae": float(np.mean(np.abs(error))),
-                "mean_code_activation": float(code.data.mean())}
+            reconstruction = ag.sigmoid(self.decode_logits(code)).data
+        return reconstruction_metrics(x, reconstruction, code.data)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError(
-            f"{type(self).__name__} is not a generative model: it learns a code for the "
-            "data manifold but no distribution over codes, so there is nothing to sample "
-            "from. Use reconstruct(x) or encode(x); for samples train a VAE ('vae')."
-        )
+        raise NotImplementedError(not_generative(self))
 
     def extra_repr(self) -> str:
         return (f"data_shape={self.data_shape}, hidden={self.hidden}, latent_dim="
