@@ -151,7 +151,11 @@ def div(a: Any, b: Any) -> Tensor:
 def power(base: Any, exponent: Any) -> Tensor:
     """base ** exponent; d/dbase = e·base^(e−1), d/dexponent = out·log(base)."""
     base, exponent = _pair(base, exponent)
-    out = base.data**exponent.data
+    try:
+        out = base.data**exponent.data
+    except ValueError:
+        _broadcast_shape("pow", base, exponent)
+        raise
 
     def vjp(g: Tensor) -> tuple:
         grad_base = grad_exponent = None
@@ -170,7 +174,11 @@ def power(base: Any, exponent: Any) -> Tensor:
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max; at ties the gradient is split evenly (as torch.maximum)."""
     a, b = _pair(a, b)
-    out = np.maximum(a.data, b.data)
+    try:
+        out = np.maximum(a.data, b.data)
+    except ValueError:
+        _broadcast_shape("maximum", a, b)
+        raise
     share_a = (a.data > b.data) + 0.5 * (a.data == b.data)
 
     def vjp(g: Tensor) -> tuple:
@@ -184,7 +192,11 @@ def maximum(a: Any, b: Any) -> Tensor:
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min; at ties the gradient is split evenly (as torch.minimum)."""
     a, b = _pair(a, b)
-    out = np.minimum(a.data, b.data)
+    try:
+        out = np.minimum(a.data, b.data)
+    except ValueError:
+        _broadcast_shape("minimum", a, b)
+        raise
     share_a = (a.data < b.data) + 0.5 * (a.data == b.data)
 
     def vjp(g: Tensor) -> tuple:
@@ -200,7 +212,13 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition,
                            dtype=bool)
     a, b = _pair(a, b)
-    out = np.where(condition, a.data, b.data)
+    try:
+        out = np.where(condition, a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"where: condition {condition.shape} and operands {a.shape} and {b.shape} cannot "
+            "be broadcast together"
+        ) from None
 
     def vjp(g: Tensor) -> tuple:
         zero = np.zeros((), dtype=g.dtype)
