@@ -195,6 +195,11 @@ def load_checkpoint(
             f"{run_dir / CONFIG_FILE} names model {name!r}, which is not registered; "
             f"valid models: {valid}"
         )
+    state_dict = _read_npz(run_dir / MODEL_FILE)
+    optimizer_states: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in _read_npz(run_dir / OPTIMIZER_FILE).items():
+        optimizer_name, _, state_key = key.partition("/")
+        optimizer_states.setdefault(optimizer_name, {})[state_key] = value
     digests = trainer_state.pop("files", {})
     for file_name in (MODEL_FILE, OPTIMIZER_FILE):
         expected = digests.get(file_name) if isinstance(digests, dict) else None
@@ -203,11 +208,6 @@ def load_checkpoint(
                 f"{run_dir / file_name} does not match {TRAINER_STATE_FILE} (it comes from "
                 "another save, probably an interrupted one)"
             )
-    state_dict = _read_npz(run_dir / MODEL_FILE)
-    optimizer_states: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in _read_npz(run_dir / OPTIMIZER_FILE).items():
-        optimizer_name, _, state_key = key.partition("/")
-        optimizer_states.setdefault(optimizer_name, {})[state_key] = value
     return state_dict, config, optimizer_states, trainer_state
 
 
