@@ -141,3 +141,20 @@ class ConvTranspose2d(Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")
+
+
+class Flatten(Module):
+    """Merge axes start_dim … end_dim into one: (N, C, H, W) -> (N, C·H·W) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Tensor:
+        x = ag.as_tensor(x)
+        start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
+        merged = int(np.prod(x.shape[start:end + 1]))
+        return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

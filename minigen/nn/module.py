@@ -121,7 +121,13 @@ class Module:
                 )
             parameter.data = value.astype(parameter.dtype, copy=True)
         for name, (module, attribute) in buffers.items():
-            setattr(module, attribute, np.array(state[name], copy=True))
+            value, current = np.asarray(state[name]), getattr(module, attribute)
+            if value.shape != current.shape:
+                raise ValueError(
+                    f"load_state_dict: buffer {name} has shape {value.shape} in the state but "
+                    f"{current.shape} in the model"
+                )
+            setattr(module, attribute, value.astype(current.dtype, copy=True))
 
     # ----- modes and gradients -----------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -137,9 +143,16 @@ class Module:
             parameter.grad = None
 
     def astype(self, dtype: Any) -> Module:
-        """Convert every parameter (in place) to ``dtype``, e.g. float64 for gradchecks."""
+        """Convert every parameter and floating buffer (in place) to ``dtype``.
+
+        Used to run gradchecks in float64; integer buffers (counters) are left alone.
+        """
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
+        for _, module in self.named_modules():
+            for name, value in list(module._buffers.items()):
+                if np.issubdtype(np.asarray(value).dtype, np.floating):
+                    setattr(module, name, np.asarray(value).astype(dtype))
         return self
 
     # ----- calling -----------------------------------------------------------------
