@@ -65,6 +65,21 @@ _SPECS: list[ModelSpec] = [
               "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500),
     # --- latent-variable models: minigen/models/latent/ ---------------------------------
     # --- autoregressive vector models (FVSBN, NADE, RNADE, MADE) ------------------------
+    ModelSpec("fvsbn", "autoregressive", "minigen.models.autoregressive.fvsbn:FVSBN",
+              "logistic regression on the previous pixels (window=k: AR(k)); "
+              "D + sum_i min(i, k) parameters",
+              "digits-binary", {"window": None}, epochs=30, batch_size=32, lr=1e-2),
+    ModelSpec("nade", "autoregressive", "minigen.models.autoregressive.nade:NADE",
+              "NADE: one sigmoid hidden layer shared by all conditionals, O(DH) per image",
+              "digits-binary", {"hidden_size": 100}, epochs=60, batch_size=32, lr=5e-3),
+    ModelSpec("rnade", "autoregressive", "minigen.models.autoregressive.rnade:RNADE",
+              "real-valued NADE: a mixture of Gaussians per conditional (density, nats)",
+              "digits-dequantized", {"hidden_size": 50, "num_components": 5},
+              epochs=60, batch_size=32, lr=5e-3),
+    ModelSpec("made", "autoregressive", "minigen.models.autoregressive.made:MADE",
+              "masked MLP; 8 random orderings cycled in training, evaluated as their mixture",
+              "digits-binary", {"hidden_sizes": [500], "num_masks": 8, "ordering": "random"},
+              epochs=100, batch_size=32, lr=2e-3),
     # --- autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN) ----------------
     # --- energy-based models: minigen/models/energy/ ------------------------------------
 ]

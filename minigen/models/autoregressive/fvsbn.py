@@ -24,7 +24,7 @@ i − k ≤ j < i. The masked-out entries of the weight matrix are constants (ze
 anything), so :meth:`num_parameters` counts only the free weights.
 
 This module also holds the helpers the vector autoregressive models share
-(:func:`flatten_examples`, :func:`num_given_dims`).
+(:func:`flatten_examples`, :func:`given_prefix`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.distributions import Bernoulli
 from minigen.nn.masked import MaskedLinear
 from minigen.nn.module import Module
 
@@ -53,15 +54,31 @@ def flatten_examples(x: Any, data_shape: tuple[int, ...], model: str, dtype: Any
     return x.reshape(x.shape[0], int(np.prod(data_shape)))
 
 
-def num_given_dims(data_shape: tuple[int, ...]) -> int:
-    """How many leading dimensions ``complete`` keeps: the top ⌊H/2⌋ rows of a (C, H, W)
-    image (all of C·⌊H/2⌋·W dims when C = 1, the raster order), else the first ⌊D/2⌋."""
-    if len(data_shape) == 3:
-        channels, height, width = data_shape
-        if channels != 1:
-            raise ValueError(f"complete needs one-channel images, got data_shape {data_shape}")
-        return (height // 2) * width
-    return int(np.prod(data_shape)) // 2
+def given_prefix(
+    x_top: Any, data_shape: tuple[int, ...], model: str, dtype: Any
+) -> tuple[np.ndarray, int]:
+    """The context of ``complete``: (N, D) array whose first ``num_given`` dims are given.
+
+    For (1, H, W) images the given part is the top ⌊H/2⌋ rows (the first ⌊H/2⌋·W dims in
+    raster order); x_top may be (N, 1, ⌊H/2⌋, W) or whole images whose lower half is
+    ignored. For (D,) vectors it is the first ⌊D/2⌋ dims; x_top is (N, ⌊D/2⌋) or (N, D).
+    The rest of the returned array is zero, to be sampled.
+    """
+    top = np.asarray(x_top.data if isinstance(x_top, Tensor) else x_top, dtype=dtype)
+    num_dims = int(np.prod(data_shape))
+    if len(data_shape) == 3 and data_shape[0] == 1:
+        _, height, width = data_shape
+        half_shapes = [(1, height // 2, width), tuple(data_shape)]
+        num_given = (height // 2) * width
+    else:
+        half_shapes = [(num_dims // 2,), tuple(data_shape)]
+        num_given = num_dims // 2
+    if top.ndim < 1 or top.shape[1:] not in half_shapes:
+        expected = " or ".join(f"(N, {', '.join(map(str, shape))})" for shape in half_shapes)
+        raise ValueError(f"{model}.complete: x_top has shape {top.shape}, expected {expected}")
+    flat = np.zeros((len(top), num_dims), dtype=dtype)
+    flat[:, :num_given] = top.reshape(len(top), -1)[:, :num_given]
+    return flat, num_given
 
 
 def check_num_samples(n: Any, model: str) -> int:
@@ -116,8 +133,8 @@ class FVSBN(Module):
     def _log_prob_tensor(self, x: Any) -> Tensor:
         target = flatten_examples(x, self.data_shape, "FVSBN", self.linear.weight.dtype)
         logits = self.linear(target)
-        # log Bernoulli(x_i; σ(l_i)) = x_i l_i − softplus(l_i), summed over i
-        return (target * logits - ag.softplus(logits)).sum(axis=1)
+        # log p(x) = Σ_i log Bernoulli(x_i; σ(l_i)) = Σ_i [x_i l_i − softplus(l_i)]
+        return Bernoulli(logits).log_prob(target).sum(axis=1)
 
     def log_prob(self, x: Any) -> np.ndarray:
         """Exact log p(x) in nats.  x : (N, *data_shape) -> (N,)."""
@@ -134,7 +151,7 @@ class FVSBN(Module):
         bias = self.linear.bias.data
         for i in range(start, self.num_dims):
             logit = bias[i] + flat @ weight[i]  # l_i = b_i + W_i· x (the mask keeps j < i)
-            flat[:, i] = rng.random(len(flat)) < ag.sigmoid(Tensor(logit)).data
+            flat[:, i] = Bernoulli(logit).sample(rng)
         return flat.reshape(len(flat), *self.data_shape)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,8 +162,7 @@ class FVSBN(Module):
     def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
         """Keep the upper half of each image (first half of a vector), sample the rest.
 
-        x_top : (N, *data_shape); only its first ``num_given_dims`` dims are read.
+        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or (N, D)
         """
-        given = flatten_examples(x_top, self.data_shape, "FVSBN", self.linear.weight.dtype)
-        flat = given.data.copy()
-        return self._fill(flat, num_given_dims(self.data_shape), rng)
+        flat, num_given = given_prefix(x_top, self.data_shape, "FVSBN", self.linear.weight.dtype)
+        return self._fill(flat, num_given, rng)

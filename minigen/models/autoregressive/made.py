@@ -39,10 +39,11 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.distributions import Bernoulli
 from minigen.nn.masked import MaskedLinear, hidden_degrees, made_masks, ordering_degrees
 from minigen.nn.module import Module, Sequential
 
-from .fvsbn import check_num_samples, flatten_examples, num_given_dims
+from .fvsbn import check_num_samples, flatten_examples, given_prefix
 
 
 class MADE(Module):
@@ -116,16 +117,21 @@ class MADE(Module):
         Column d is the logit of x_d given the dims before d in :attr:`order` (the columns
         stay in data order, not in generation order).
         """
-        hidden = flatten_examples(x, self.data_shape, "MADE", self.layers[0].weight.dtype)
+        return self._logits(self._flat(x))
+
+    def _flat(self, x: Any) -> Tensor:
+        return flatten_examples(x, self.data_shape, "MADE", self.layers[0].weight.dtype)
+
+    def _logits(self, hidden: Tensor) -> Tensor:
         for layer in list(self.layers)[:-1]:
             hidden = ag.relu(layer(hidden))
         return self.layers[-1](hidden)
 
     def _log_prob_tensor(self, x: Any) -> Tensor:
-        target = flatten_examples(x, self.data_shape, "MADE", self.layers[0].weight.dtype)
-        logits = self.logits(target)
-        # log Bernoulli(x_d; σ(l_d)) = x_d l_d − softplus(l_d), summed over d
-        return (target * logits - ag.softplus(logits)).sum(axis=1)
+        target = self._flat(x)
+        logits = self._logits(target)
+        # log p(x) = Σ_d log Bernoulli(x_d; σ(l_d)) = Σ_d [x_d l_d − softplus(l_d)]
+        return Bernoulli(logits).log_prob(target).sum(axis=1)
 
     def log_prob(self, x: Any, ensemble: bool = True) -> np.ndarray:
         """Exact log p(x) in nats.  x : (N, *data_shape) -> (N,).
@@ -145,6 +151,17 @@ class MADE(Module):
             # log (1/K) Σ_k p_k(x) = logsumexp_k log p_k(x) − log K
             return ag.logsumexp(ag.stack(per_mask), axis=0).data - np.log(self.num_masks)
 
+    def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
+        """Mean NLL (nats) of each mask set alone, averaged over the K sets: what one
+        ordering achieves, to set beside the ensemble's ``log_prob`` NLL."""
+        current = int(self.mask_index)
+        single = []
+        for k in range(self.num_masks):
+            self.use_mask(k)
+            single.append(-float(np.mean(self.log_prob(x, ensemble=False))))
+        self.use_mask(current)
+        return {"nll_single_mask": float(np.mean(single))}
+
     def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
         """Mean NLL in nats under the current mask; in training mode, then move to the next
         mask of the cycle (``rng`` unused: the cycle is fixed by the stored seed)."""
@@ -159,8 +176,8 @@ class MADE(Module):
         with ag.no_grad():
             for d in self.order:
                 if d >= num_given:
-                    logit = self.logits(Tensor(flat)).data[:, d]
-                    flat[:, d] = rng.random(len(flat)) < ag.sigmoid(Tensor(logit)).data
+                    logit = self._logits(Tensor(flat)).data[:, d]
+                    flat[:, d] = Bernoulli(logit).sample(rng)
         return flat
 
     def _fill_by_mask(self, flat: np.ndarray, num_given: int, rng: np.random.Generator,
@@ -188,14 +205,15 @@ class MADE(Module):
     def complete(self, x_top: Any, rng: np.random.Generator, ensemble: bool = False) -> np.ndarray:
         """Keep the upper half of each image (first half of a vector), sample the rest.
 
-        x_top : (N, *data_shape); only its first ``num_given_dims`` dims are read. Exact
+        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or
+        (N, D). Exact
         conditional sampling when the given dims come first in the ordering (natural
         ordering, one mask); under a random ordering the given dims are simply held fixed
         when their turn comes, which only approximates p(lower | upper).
         """
-        dtype = self.layers[0].weight.dtype
-        flat = flatten_examples(x_top, self.data_shape, "MADE", dtype).data.copy()
-        return self._fill_by_mask(flat, num_given_dims(self.data_shape), rng, ensemble)
+        flat, num_given = given_prefix(x_top, self.data_shape, "MADE",
+                                       self.layers[0].weight.dtype)
+        return self._fill_by_mask(flat, num_given, rng, ensemble)
 
     def extra_repr(self) -> str:
         return (f"num_dims={self.num_dims}, hidden_sizes={self.hidden_sizes}, "

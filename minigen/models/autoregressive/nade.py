@@ -31,10 +31,11 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.distributions import Bernoulli
 from minigen.nn.layers import uniform_init
 from minigen.nn.module import Module, Parameter
 
-from .fvsbn import check_num_samples, flatten_examples, num_given_dims
+from .fvsbn import check_num_samples, flatten_examples, given_prefix
 
 
 class NADE(Module):
@@ -80,14 +81,17 @@ class NADE(Module):
 
     def logits(self, x: Any) -> Tensor:
         """l_i = b_i + V_i · σ(a_i).  x : (N, *data_shape) -> (N, D)."""
-        hidden = ag.sigmoid(self.hidden_preactivations(self._flat(x)))  # h_i = σ(a_i)
+        return self._logits(self._flat(x))
+
+    def _logits(self, flat: Tensor) -> Tensor:
+        hidden = ag.sigmoid(self.hidden_preactivations(flat))  # h_i = σ(a_i)
         return (hidden * self.output_weight).sum(axis=2) + self.output_bias
 
     def _log_prob_tensor(self, x: Any) -> Tensor:
         target = self._flat(x)
-        logits = self.logits(target)
-        # log Bernoulli(x_i; σ(l_i)) = x_i l_i − softplus(l_i), summed over i
-        return (target * logits - ag.softplus(logits)).sum(axis=1)
+        logits = self._logits(target)
+        # log p(x) = Σ_i log Bernoulli(x_i; σ(l_i)) = Σ_i [x_i l_i − softplus(l_i)]
+        return Bernoulli(logits).log_prob(target).sum(axis=1)
 
     def log_prob(self, x: Any) -> np.ndarray:
         """Exact log p(x) in nats.  x : (N, *data_shape) -> (N,)."""
@@ -106,7 +110,7 @@ class NADE(Module):
         for i in range(start, self.num_dims):
             hidden = ag.sigmoid(Tensor(activation)).data  # h_i = σ(a_i)
             logit = out_bias[i] + hidden @ out_weight[i]  # l_i = b_i + V_i · h_i
-            flat[:, i] = rng.random(len(flat)) < ag.sigmoid(Tensor(logit)).data
+            flat[:, i] = Bernoulli(logit).sample(rng)
             activation = activation + np.outer(flat[:, i], weight[:, i])  # a_{i+1}
         return flat.reshape(len(flat), *self.data_shape)
 
@@ -118,10 +122,10 @@ class NADE(Module):
     def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
         """Keep the upper half of each image (first half of a vector), sample the rest.
 
-        x_top : (N, *data_shape); only its first ``num_given_dims`` dims are read.
+        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or (N, D)
         """
-        flat = self._flat(x_top).data.copy()
-        return self._fill(flat, num_given_dims(self.data_shape), rng)
+        flat, num_given = given_prefix(x_top, self.data_shape, "NADE", self.input_weight.dtype)
+        return self._fill(flat, num_given, rng)
 
     def extra_repr(self) -> str:
         return f"num_dims={self.num_dims}, hidden_size={self.hidden_size}"

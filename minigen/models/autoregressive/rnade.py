@@ -4,9 +4,11 @@ Idea: NADE's shared hidden state, read out as a mixture density network per dime
 (Uria, Murray & Larochelle, 2013, "RNADE: The real-valued neural autoregressive
 density-estimator", NeurIPS):
 
-    a_i = c + W_{:,<i} x_<i    hidden pre-activation (H,); a_{i+1} = a_i + W_{:,i} x_i
-    h_i = σ(ρ_i a_i)                            ρ_i the paper's learned activity rescaling
-    α_i = V^α_i h_i + b^α_i,  μ_i = V^μ_i h_i + b^μ_i,  log s_i = V^s_i h_i + b^s_i   (K each)
+    a_i = c + W_{:,<i} x_<i        hidden pre-activation (H,); a_{i+1} = a_i + W_{:,i} x_i
+    h_i = σ(ρ_i a_i)               ρ_i the paper's learned activity rescaling
+    α_i = V^α_i h_i + b^α_i        mixing logits (K,)
+    μ_i = V^μ_i h_i + b^μ_i        means (K,)
+    log s_i = V^s_i h_i + b^s_i    log standard deviations (K,)
     p(x_i | x_<i) = Σ_k softmax(α_i)_k N(x_i; μ_ik, s_ik²)
 
 Objective: the exact negative log-density, computed stably,
@@ -33,12 +35,11 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.distributions import MixtureOfNormals
 from minigen.nn.layers import uniform_init
 from minigen.nn.module import Module, Parameter
 
-from .fvsbn import check_num_samples, flatten_examples, num_given_dims
-
-HALF_LOG_TWO_PI = 0.5 * np.log(2 * np.pi)
+from .fvsbn import check_num_samples, flatten_examples, given_prefix
 
 
 class RNADE(Module):
@@ -91,7 +92,9 @@ class RNADE(Module):
         x : (N, *data_shape) -> (N, D, 3, K): [:, i, 0] mixing logits α_i,
         [:, i, 1] means μ_i, [:, i, 2] log standard deviations log s_i.
         """
-        flat = self._flat(x)
+        return self._logits(self._flat(x))
+
+    def _logits(self, flat: Tensor) -> Tensor:
         n = flat.shape[0]
         columns = flat.reshape(n, self.num_dims, 1) * self.input_weight.T  # x_j W_{:,j}
         before = self.before.astype(columns.dtype, copy=False)
@@ -106,13 +109,10 @@ class RNADE(Module):
 
     def _log_prob_tensor(self, x: Any) -> Tensor:
         target = self._flat(x)
-        params = self.logits(target)
-        mix_logits, means, log_scales = params[:, :, 0], params[:, :, 1], params[:, :, 2]
-        z = (target.reshape(*target.shape, 1) - means) / ag.exp(log_scales)
-        log_normal = -0.5 * z * z - log_scales - HALF_LOG_TWO_PI  # log N(x_i; μ_ik, s_ik²)
-        # log p(x_i | x_<i) = logsumexp_k [log π_ik + log N(x_i; μ_ik, s_ik²)]
-        log_conditionals = ag.logsumexp(ag.log_softmax(mix_logits, axis=2) + log_normal, axis=2)
-        return log_conditionals.sum(axis=1)
+        params = self._logits(target)
+        conditionals = MixtureOfNormals(params[:, :, 0], params[:, :, 1], params[:, :, 2])
+        # log p(x) = Σ_i logsumexp_k [log_softmax(α_i)_k + log N(x_i; μ_ik, s_ik²)]
+        return conditionals.log_prob(target).sum(axis=1)
 
     def log_prob(self, x: Any) -> np.ndarray:
         """Exact log-density in nats.  x : (N, *data_shape) -> (N,)."""
@@ -125,20 +125,15 @@ class RNADE(Module):
 
     def _fill(self, flat: np.ndarray, start: int, rng: np.random.Generator) -> np.ndarray:
         """Sample dims start..D−1 in order, updating a_i incrementally: O(DHK) per example."""
-        weight, k = self.input_weight.data, self.num_components
+        weight = self.input_weight.data
         rho = (self.activity_scale.data if self.activity_scale is not None
                else np.ones(self.num_dims))
         activation = self.hidden_bias.data + flat[:, :start] @ weight[:, :start].T
-        rows = np.arange(len(flat))
         for i in range(start, self.num_dims):
             hidden = ag.sigmoid(Tensor(rho[i] * activation)).data  # h_i = σ(ρ_i a_i)
             params = hidden @ self.output_weight.data[i] + self.output_bias.data[i]
-            probs = ag.softmax(Tensor(params[:, :k]), axis=1).data
-            component = (rng.random((len(flat), 1)) > np.cumsum(probs, axis=1)).sum(axis=1)
-            component = np.minimum(component, k - 1)  # guards a cumulative sum below 1
-            mean = params[rows, k + component]
-            scale = np.exp(params[rows, 2 * k + component])
-            flat[:, i] = mean + scale * rng.standard_normal(len(flat))  # x_i ~ N(μ_ik, s_ik²)
+            # x_i ~ Σ_k softmax(α_i)_k N(μ_ik, s_ik²)
+            flat[:, i] = MixtureOfNormals(*np.split(params, 3, axis=1)).sample(rng)
             activation = activation + np.outer(flat[:, i], weight[:, i])  # a_{i+1}
         return flat.reshape(len(flat), *self.data_shape)
 
@@ -150,10 +145,10 @@ class RNADE(Module):
     def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
         """Keep the upper half of each image (first half of a vector), sample the rest.
 
-        x_top : (N, *data_shape); only its first ``num_given_dims`` dims are read.
+        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or (N, D)
         """
-        flat = self._flat(x_top).data.copy()
-        return self._fill(flat, num_given_dims(self.data_shape), rng)
+        flat, num_given = given_prefix(x_top, self.data_shape, "RNADE", self.input_weight.dtype)
+        return self._fill(flat, num_given, rng)
 
     def extra_repr(self) -> str:
         return (f"num_dims={self.num_dims}, hidden_size={self.hidden_size}, "
