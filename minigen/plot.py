@@ -159,10 +159,16 @@ def plot_latent_scatter(z: Any, labels: Any, path: PathLike) -> str:
         if labels.shape != (len(z),):
             raise ValueError(f"labels must have shape ({len(z)},), got {labels.shape}")
         classes = np.unique(labels)
-        points = ax.scatter(z[:, 0], second, c=labels, s=6, alpha=0.8,
-                            cmap="tab10" if len(classes) <= 10 else "viridis")
-        fig.colorbar(points, ax=ax, label="label",
-                     ticks=classes if len(classes) <= 10 else None)
+        if len(classes) <= 10:  # a legend entry per class reads better than a colour scale
+            for index, label in enumerate(classes):
+                chosen = labels == label
+                ax.scatter(z[chosen, 0], second[chosen], s=6, alpha=0.8, color=f"C{index}",
+                           label=str(label))
+            ax.legend(title="label", markerscale=2.5, fontsize="small", loc="center left",
+                      bbox_to_anchor=(1.01, 0.5))
+        else:
+            points = ax.scatter(z[:, 0], second, c=labels, s=6, alpha=0.8, cmap="viridis")
+            fig.colorbar(points, ax=ax, label="label")
     ax.set_xlabel("z[0]")
     ax.set_ylabel("z[1]" if z.shape[1] > 1 else "(one latent dimension)")
     ax.set_title(f"latent codes (first two of {z.shape[1]} dims)")
