@@ -20,6 +20,8 @@ from tests.autograd.values import (
     broadcast_pairs,
     conv_settings,
     distinct_off_lattice,
+    expandable_shapes,
+    matmul_shapes,
     near_lattice,
     nonscalar_shapes,
     normal,
@@ -139,17 +141,6 @@ def test_softmax_family_gradient_matches_finite_differences(fn, data, shape, see
     check(lambda x: fn(x, axis), normal(np.random.default_rng(seed), shape))
 
 
-@st.composite
-def matmul_shapes(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """1-D, 2-D and batched operands; batch dims broadcast against each other."""
-    n, k, m = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=2))
-    batch_a, batch_b = batch.input_shapes
-    shape_a = (k,) if draw(st.booleans()) else batch_a + (n, k)
-    shape_b = (k,) if draw(st.booleans()) else batch_b + (k, m)
-    return shape_a, shape_b
-
-
 @given(shapes=matmul_shapes(), seed=seeds)
 def test_matmul_gradient_matches_finite_differences(shapes, seed):
     rng = np.random.default_rng(seed)
@@ -174,15 +165,6 @@ def test_transpose_and_permute_gradient_matches_finite_differences(data, shape, 
     check(lambda t: ag.transpose(t, axes), x)
     check(lambda t: t.permute(*axes), x)
     check(lambda t: t.T, x)
-
-
-@st.composite
-def expandable_shapes(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(source, target): the source drops leading dims of the target and has size-1 dims."""
-    target = draw(small_shapes)
-    kept = draw(st.integers(0, len(target)))
-    source = tuple(1 if draw(st.booleans()) else size for size in target[len(target) - kept:])
-    return source, target
 
 
 @given(shapes=expandable_shapes(), seed=seeds)

@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
-from tests.autograd.test_gradcheck_primitives import expandable_shapes, matmul_shapes
 from tests.autograd.values import (
     away_from_zero,
     broadcast_pairs,
     conv_settings,
     distinct_off_lattice,
+    expandable_shapes,
+    matmul_shapes,
     near_lattice,
     nonscalar_shapes,
     normal,

@@ -100,3 +100,23 @@ def pool_settings(draw: st.DrawFn) -> dict:
         "padding": padding,
         "size": size,
     }
+
+
+@st.composite
+def matmul_shapes(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """1-D, 2-D and batched operands; batch dims broadcast against each other."""
+    n, k, m = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=2))
+    batch_a, batch_b = batch.input_shapes
+    shape_a = (k,) if draw(st.booleans()) else batch_a + (n, k)
+    shape_b = (k,) if draw(st.booleans()) else batch_b + (k, m)
+    return shape_a, shape_b
+
+
+@st.composite
+def expandable_shapes(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(source, target): the source drops leading dims of the target and has size-1 dims."""
+    target = draw(small_shapes)
+    kept = draw(st.integers(0, len(target)))
+    source = tuple(1 if draw(st.booleans()) else size for size in target[len(target) - kept:])
+    return source, target
