@@ -64,6 +64,30 @@ _SPECS: list[ModelSpec] = [
               "p(x_i | x_(i-1)) along the row-major pixel order: 2n - 1 free parameters",
               "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500),
     # --- latent-variable models: minigen/models/latent/ ---------------------------------
+    # Autoencoders are not generative (sample raises); they learn codes and reconstructions.
+    ModelSpec("autoencoder", "latent", "minigen.models.latent.autoencoder:Autoencoder",
+              "plain autoencoder 64-128-16 (MLP; conv=True for the conv variant), MSE on "
+              "sigmoid outputs; manifold learning, no sampling",
+              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse", "conv": False},
+              epochs=100, batch_size=64, lr=3e-3),
+    ModelSpec("stacked_autoencoder", "latent",
+              "minigen.models.latent.stacked_autoencoder:StackedAutoencoder",
+              "sigmoid 64-128-64-16 autoencoder: 300 greedy steps per layer, then end to end",
+              "digits", {"hidden": [128, 64, 16], "tied": False, "loss": "mse",
+                         "pretrain_steps": 300, "lr": 3e-3},
+              epochs=100, batch_size=64, lr=3e-3),
+    ModelSpec("denoising_autoencoder", "latent",
+              "minigen.models.latent.denoising_autoencoder:DenoisingAutoencoder",
+              "denoising autoencoder: 25% of pixels masked to 0, reconstruct the clean image",
+              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse",
+                         "corruption": "mask", "noise_level": 0.25},
+              epochs=100, batch_size=64, lr=3e-3),
+    ModelSpec("sparse_autoencoder", "latent",
+              "minigen.models.latent.sparse_autoencoder:SparseAutoencoder",
+              "overcomplete 64-100-64 sigmoid code, KL penalty towards firing rate 0.05",
+              "digits", {"hidden": [], "latent_dim": 100, "loss": "mse", "penalty": "kl",
+                         "sparsity_target": 0.05, "beta": 0.3},
+              epochs=100, batch_size=64, lr=3e-3),
     # --- autoregressive vector models (FVSBN, NADE, RNADE, MADE) ------------------------
     ModelSpec("fvsbn", "autoregressive", "minigen.models.autoregressive.fvsbn:FVSBN",
               "logistic regression on the previous pixels (window=k: AR(k)); "
@@ -82,6 +106,16 @@ _SPECS: list[ModelSpec] = [
               epochs=100, batch_size=32, lr=2e-3),
     # --- autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN) ----------------
     # --- energy-based models: minigen/models/energy/ ------------------------------------
+    ModelSpec("rbm", "energy", "minigen.models.energy.rbm:RBM",
+              "binary RBM 64x16 trained by CD-1; exact log Z by enumerating 2^16 hidden states",
+              "digits-binary", {"num_hidden": 16, "cd_steps": 1, "persistent": False,
+                                "lr": 0.1, "momentum": 0.5},
+              epochs=50, batch_size=64, lr=0.1),
+    ModelSpec("gsn", "energy", "minigen.models.energy.gsn:GSN",
+              "walkback denoising autoencoder run as a Markov chain (salt-and-pepper 0.2, "
+              "3 walkback steps)",
+              "digits-binary", {"hidden": [256], "noise_level": 0.2, "walkback": 3},
+              epochs=60, batch_size=64, lr=1e-3),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
