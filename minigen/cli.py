@@ -171,10 +171,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    model, config, _ = load_model(args.run_dir)
+    model, config, trainer_state = load_model(args.run_dir)
     x_test, y_test = load_split(config["data"], "test")
-    metrics = evaluate(model, x_test, y_test if config.get("conditional") else None,
-                       rng=np.random.default_rng(config["seed"]),
+    # the generator the trainer evaluated this epoch with, so the numbers are reproduced
+    rng = np.random.default_rng([config["seed"], int(trainer_state.get("epoch", 0))])
+    metrics = evaluate(model, x_test, y_test if config.get("conditional") else None, rng=rng,
                        **({"iwae_k": config["iwae_k"]} if "iwae_k" in config else {}))
     write_json(Path(args.run_dir) / METRICS_FILE, metrics)
     print(f"{config['model']} on the {config['data']} test split ({len(x_test)} examples):")
