@@ -10,7 +10,7 @@ all drawn from U(−1/√H, 1/√H). The rows of ``weight_ih`` stack the gates' 
 torch's order: LSTM (i, f, g, o), GRU (r, z, n).
 
 Inside, states are columns, as in the equations: h : (H, N) holds one example per column,
-so every step computes W_hh h with two C-contiguous arrays (BLAS's fast case; ~15% faster
+so every step computes W_hh h with two C-contiguous arrays (BLAS's fast case; 10–15% faster
 here than h Wᵀ on rows). Inputs are transposed on the way in and outputs on the way out;
 the public shapes are torch's.
 
