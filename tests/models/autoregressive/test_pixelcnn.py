@@ -52,8 +52,8 @@ def test_loss_is_the_mean_negative_log_prob():
 def test_complete_keeps_the_top_half_and_fills_the_rest_with_bits():
     model = make_model(4, 5)
     x = (np.random.default_rng(4).random((7, 1, 4, 5)) < 0.5).astype(np.float32)
-    for given in (x, x[:, :, :2]):
-        completed = model.complete(given, np.random.default_rng(5))
+    for context in (x, x[:, :, :2]):
+        completed = model.complete(context, np.random.default_rng(5))
         assert completed.shape == (7, 1, 4, 5)
         np.testing.assert_array_equal(completed[:, :, :2], x[:, :, :2])
         assert set(np.unique(completed)) <= {0.0, 1.0}
