@@ -1,0 +1,186 @@
+"""MADE (Germain et al., 2015): masks, orderings and the order-agnostic ensemble."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import logsumexp
+
+import autograd as ag
+from minigen.models.autoregressive.made import MADE
+from tests.models.autoregressive.test_fvsbn import (
+    binary_vectors,
+    chi_square_p_value,
+    logit_jacobian,
+    loss_after_training,
+    toy_binary_data,
+)
+
+
+def random_made(num_dims: int, seed: int, hidden_sizes=(16, 16), num_masks: int = 1,
+                ordering: str = "natural", scale: float = 1.0) -> MADE:
+    """A float64 MADE with random parameters (scale times the default init)."""
+    model = MADE((num_dims,), rng=np.random.default_rng(seed), hidden_sizes=hidden_sizes,
+                 num_masks=num_masks, ordering=ordering).astype(np.float64)
+    for parameter in model.parameters():
+        parameter.data *= scale
+    return model
+
+
+@pytest.mark.parametrize("ordering", ["natural", "random"])
+@pytest.mark.parametrize("hidden_sizes", [(), (24,), (24, 24)])
+def test_logit_of_each_dim_depends_only_on_dims_before_it_for_every_mask(
+        ordering, hidden_sizes):
+    model = random_made(5, seed=1, hidden_sizes=hidden_sizes, num_masks=3, ordering=ordering)
+    for layer in model.layers:
+        layer.bias.data[:] = 1.0  # keeps the ReLUs on, so every masked path carries gradient
+    x = np.random.default_rng(2).random((16, 5))
+    for k in range(3):
+        model.use_mask(k)
+        position = model.input_degrees[k]  # 1-based place of each dim in the ordering
+        jacobian = logit_jacobian(model.logits, x)
+        earlier = position[None, :] < position[:, None]  # earlier[i, j]: j before i
+        assert np.all(jacobian[~earlier] == 0)
+        for i in np.flatnonzero(position > 1):
+            assert jacobian[i, earlier[i]].max() > 0, f"mask {k}: dim {i} sees nothing"
+
+
+def test_random_orderings_differ_between_masks_and_natural_is_raster():
+    random_model = random_made(6, seed=3, num_masks=4, ordering="random")
+    assert len({tuple(order) for order in random_model.input_degrees}) > 1
+    natural_model = random_made(6, seed=3, num_masks=4, ordering="natural")
+    assert np.all(natural_model.input_degrees == np.arange(1, 7))
+    np.testing.assert_array_equal(natural_model.order, np.arange(6))
+
+
+@given(st.integers(1, 8), st.integers(1, 3), st.sampled_from(["natural", "random"]),
+       st.integers(0, 2**31))
+def test_each_mask_and_the_ensemble_sum_to_one_over_all_binary_vectors(
+        num_dims, num_masks, ordering, seed):
+    model = random_made(num_dims, seed, hidden_sizes=(8,), num_masks=num_masks,
+                        ordering=ordering, scale=3.0)
+    everything = binary_vectors(num_dims)
+    for k in range(num_masks):
+        model.use_mask(k)
+        assert abs(np.exp(model.log_prob(everything, ensemble=False)).sum() - 1) < 1e-6
+    assert abs(np.exp(model.log_prob(everything, ensemble=True)).sum() - 1) < 1e-6
+
+
+@given(st.integers(2, 6), st.integers(2, 4), st.integers(0, 2**31))
+def test_ensemble_log_prob_is_logsumexp_of_single_masks_minus_log_k(num_dims, num_masks, seed):
+    model = random_made(num_dims, seed, hidden_sizes=(8,), num_masks=num_masks,
+                        ordering="random", scale=3.0)
+    x = (np.random.default_rng(seed + 1).random((5, num_dims)) < 0.5).astype(float)
+    single = []
+    for k in range(num_masks):
+        model.use_mask(k)
+        single.append(model.log_prob(x, ensemble=False))
+    expected = logsumexp(np.stack(single), axis=0) - np.log(num_masks)
+    np.testing.assert_allclose(model.log_prob(x, ensemble=True), expected, rtol=1e-12)
+
+
+def test_ensemble_is_not_the_model_of_averaged_logits():
+    # Averaging logits over masks gives a different (and wrong) distribution.
+    model = random_made(4, seed=4, hidden_sizes=(8,), num_masks=3, ordering="random",
+                        scale=3.0)
+    x = binary_vectors(4)
+    logits = []
+    for k in range(3):
+        model.use_mask(k)
+        logits.append(model.logits(x).data)
+    averaged = np.mean(logits, axis=0)
+    averaged_log_prob = (x * averaged - np.logaddexp(0, averaged)).sum(axis=1)
+    assert np.abs(model.log_prob(x, ensemble=True) - averaged_log_prob).max() > 1e-2
+
+
+@pytest.mark.parametrize("ordering, num_masks", [("natural", 1), ("random", 3)])
+def test_samples_match_the_probabilities_chi_square(ordering, num_masks):
+    model = random_made(4, seed=5, hidden_sizes=(8,), num_masks=num_masks,
+                        ordering=ordering, scale=2.0)
+    samples = model.sample(20_000, np.random.default_rng(6), ensemble=True)
+    probabilities = np.exp(model.log_prob(binary_vectors(4), ensemble=True))
+    assert chi_square_p_value(samples, probabilities) > 1e-3
+
+
+def test_single_mask_samples_follow_that_masks_ordering():
+    model = random_made(4, seed=7, hidden_sizes=(8,), num_masks=3, ordering="random",
+                        scale=2.0)
+    model.use_mask(2)
+    samples = model.sample(20_000, np.random.default_rng(8), ensemble=False)
+    probabilities = np.exp(model.log_prob(binary_vectors(4), ensemble=False))
+    assert chi_square_p_value(samples, probabilities) > 1e-3
+    assert int(model.mask_index) == 2
+
+
+def test_complete_with_natural_ordering_samples_the_conditional():
+    model = random_made(4, seed=9, hidden_sizes=(8,), scale=2.0)
+    top = np.array([[1.0, 1.0]])
+    draws = model.complete(np.repeat(top, 20_000, axis=0), np.random.default_rng(10))
+    assert np.all(draws[:, :2] == top)
+    joint = np.exp(model.log_prob(binary_vectors(4))).reshape(2, 2, 4)[1, 1]
+    assert chi_square_p_value(draws[:, 2:], joint / joint.sum()) > 1e-3
+
+
+def test_masks_are_reproducible_and_restored_from_a_state_dict():
+    first = MADE((1, 3, 3), rng=np.random.default_rng(11), hidden_sizes=(10,), num_masks=3,
+                 ordering="random")
+    again = MADE((1, 3, 3), rng=np.random.default_rng(11), hidden_sizes=(10,), num_masks=3,
+                 ordering="random")
+    np.testing.assert_array_equal(first.input_degrees, again.input_degrees)
+    other = MADE((1, 3, 3), rng=np.random.default_rng(12), hidden_sizes=(10,), num_masks=3,
+                 ordering="random")
+    first.use_mask(1)
+    x = (np.random.default_rng(13).random((6, 1, 3, 3)) < 0.5).astype(np.float32)
+    assert not np.allclose(other.log_prob(x), first.log_prob(x))
+    other.load_state_dict(first.state_dict())
+    assert int(other.mask_index) == 1
+    np.testing.assert_array_equal(other.log_prob(x, ensemble=False),
+                                  first.log_prob(x, ensemble=False))
+    np.testing.assert_array_equal(other.log_prob(x), first.log_prob(x))
+
+
+def test_training_cycles_through_the_masks_and_evaluation_does_not():
+    model = random_made(4, seed=14, hidden_sizes=(8,), num_masks=3)
+    x = toy_binary_data(4, 8, seed=0)
+    seen = []
+    for _ in range(4):
+        seen.append(int(model.mask_index))
+        model.loss(x)
+    assert seen == [0, 1, 2, 0]
+    model.eval()
+    model.loss(x)
+    model.log_prob(x)
+    assert int(model.mask_index) == 1
+
+
+def test_metrics_report_the_mean_single_mask_nll():
+    model = random_made(4, seed=15, hidden_sizes=(8,), num_masks=2, ordering="random")
+    x = toy_binary_data(4, 10, seed=1)
+    single = []
+    for k in range(2):
+        model.use_mask(k)
+        single.append(-model.log_prob(x, ensemble=False).mean())
+    assert model.metrics(x)["nll_single_mask"] == pytest.approx(np.mean(single))
+
+
+def test_loss_gradcheck():
+    model = random_made(3, seed=16, hidden_sizes=(4, 4), num_masks=2, ordering="random")
+    model.eval()  # one fixed mask while finite differences call the loss many times
+    x = toy_binary_data(3, 4, seed=2).astype(np.float64)
+    assert ag.gradcheck(lambda *params: model.loss(x), model.parameters())
+
+
+def test_a_few_adam_steps_lower_the_loss():
+    model = MADE((6,), rng=np.random.default_rng(17), hidden_sizes=(16,))
+    before, after = loss_after_training(model, toy_binary_data(6, 200, seed=3), 30, 0.02)
+    assert after < before - 0.5
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="ordering"):
+        MADE((4,), rng=np.random.default_rng(0), ordering="reversed")
+    with pytest.raises(ValueError, match="num_masks"):
+        MADE((4,), rng=np.random.default_rng(0), num_masks=0)
+    model = MADE((4,), rng=np.random.default_rng(0), hidden_sizes=(4,), num_masks=2)
+    with pytest.raises(ValueError, match="use_mask"):
+        model.use_mask(2)
