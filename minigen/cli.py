@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, CheckpointError) as error:
         _error(command, error)
         return EXIT_USAGE
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, NotImplementedError) as error:
         if os.environ.get("MINIGEN_DEBUG"):
             raise
         _error(command, error)

@@ -234,6 +234,22 @@ def _sample(model: Any, n: int, rng: np.random.Generator, num_classes: int | Non
     return np.asarray(model.sample(len(labels), rng, y=labels)), labels
 
 
+def _plot_samples(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Generator,
+                  num_classes: int | None, data_name: str) -> list[str]:
+    """samples.png as an image grid or 2-D points; nothing for a model that cannot sample."""
+    images = x_test.ndim == 4
+    try:
+        samples, labels = _sample(model, 8 * (num_classes or 8) if images else 1000, rng,
+                                  num_classes)
+    except NotImplementedError:  # e.g. a plain autoencoder: no distribution to sample
+        return []
+    if not images:
+        return [plot_points_2d(samples, path, x_test, labels)]
+    title = (f"samples, one row per class ({data_name})" if num_classes is not None
+             else f"samples ({data_name})")
+    return [plot_image_grid(samples, path, 8, title)]
+
+
 def make_run_plots(
     model: Any,
     run_dir: PathLike,
@@ -246,7 +262,8 @@ def make_run_plots(
     """Write every figure the model's capabilities allow into ``run_dir``; return the paths.
 
     loss.png always; samples.png (an image grid, or 2-D points over the data; conditional
-    models, those whose ``sample`` takes ``y=``, one row per class); reconstructions.png
+    models, those whose ``sample`` takes ``y=``, one row per class; none when ``sample``
+    raises NotImplementedError, as a plain autoencoder's does); reconstructions.png
     with ``reconstruct``; latent.png with ``encode``; completions.png with ``complete``
     (images only).
     """
@@ -263,14 +280,9 @@ def make_run_plots(
     model.eval()
     try:
         with no_grad():
-            if images:
-                samples, _ = _sample(model, 8 * (num_classes or 8), rng, num_classes)
-                title = (f"samples, one row per class ({data_name})" if conditional
-                         else f"samples ({data_name})")
-                written.append(plot_image_grid(samples, run_dir / "samples.png", 8, title))
-            elif points:
-                samples, labels = _sample(model, 1000, rng, num_classes)
-                written.append(plot_points_2d(samples, run_dir / "samples.png", x_test, labels))
+            if images or points:
+                written += _plot_samples(model, run_dir / "samples.png", x_test, rng,
+                                         num_classes, data_name)
             if images and hasattr(model, "reconstruct"):
                 originals = x_test[:16]
                 written.append(plot_reconstructions(

@@ -159,6 +159,16 @@ def test_missing_or_corrupt_run_directory_exits_2_with_one_line(
     _assert_one_line_error(err, "config.json is not valid JSON")
 
 
+def test_a_model_that_cannot_sample_trains_but_sample_exits_2(capsys: pytest.CaptureFixture
+                                                             ) -> None:
+    code, out, err = _run(capsys, "train", "test-code-only", "--epochs", "1", "--no-progress")
+    assert code == 0, err
+    assert "samples.png" not in out and "latent.png" in out
+    code, _, err = _run(capsys, "sample", "runs/test-code-only")
+    assert code == 2
+    _assert_one_line_error(err, "no distribution to sample from")
+
+
 def test_diverged_training_exits_1_naming_the_step(capsys: pytest.CaptureFixture) -> None:
     code, _, err = _run(capsys, "train", "test-diverging", "--no-progress",
                         "--set", "diverge_at=3")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from minigen import plot
-from tests.test_train import ConditionalCoins, LatentCoins, PixelCoins, TwoPlayerToy
+from tests.test_train import CodeOnly, ConditionalCoins, LatentCoins, PixelCoins, TwoPlayerToy
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -80,6 +80,14 @@ def test_make_run_plots_draws_points_for_a_2d_model_and_only_what_applies(tmp_pa
     assert [Path(p).name for p in written] == ["loss.png", "samples.png"]
     for path in written:
         assert_valid_png(path)
+
+
+def test_a_model_that_cannot_sample_gets_every_other_figure(tmp_path: Path) -> None:
+    model = CodeOnly((1, 8, 8), rng=np.random.default_rng(0))
+    written = plot.make_run_plots(model, tmp_path, _images(20), np.arange(20) % 10, HISTORY,
+                                  np.random.default_rng(0), "digits")
+    assert {Path(p).name for p in written} == {"loss.png", "reconstructions.png", "latent.png"}
+    assert not (tmp_path / "samples.png").exists()
 
 
 def test_conditional_samples_have_one_row_per_class(tmp_path: Path) -> None:

@@ -108,6 +108,16 @@ class LatentCoins(PixelCoins):
         return math.prod(self.data_shape)
 
 
+class CodeOnly(PixelCoins):
+    """An autoencoder-like model: it encodes and reconstructs but has nothing to sample."""
+
+    reconstruct = LatentCoins.reconstruct
+    encode = LatentCoins.encode
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError("CodeOnly has no distribution to sample from")
+
+
 class ConditionalCoins(Module):
     """One row of Bernoulli logits per class: p(x | y) = Π_i σ(l_{y,i})^x_i (1 − σ)^(1−x_i)."""
 
@@ -180,6 +190,7 @@ DUMMY_SPECS = [
     dummy_spec("test-coins", "PixelCoins"),
     dummy_spec("test-diverging", "DivergingPixelCoins"),
     dummy_spec("test-latent", "LatentCoins"),
+    dummy_spec("test-code-only", "CodeOnly"),
     dummy_spec("test-conditional", "ConditionalCoins", data="digits-binary", conditional=True,
                batch_size=600),
     dummy_spec("test-two-player", "TwoPlayerToy", data="ring", batch_size=1000),
