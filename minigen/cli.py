@@ -141,7 +141,7 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{last['step']} steps, {seconds:.1f} s")
     files = [*CHECKPOINT_FILES, METRICS_FILE, HISTORY_FILE, *(Path(p).name for p in plots)]
     print(f"wrote {run_dir}/: {' '.join(files)}")
-    print("test metrics (nats per example unless named otherwise):")
+    print("test metrics:")
     print(format_metrics(result.metrics))
     return 0
 
