@@ -64,7 +64,7 @@ def evaluate(
     y: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
     batch_size: int = 256,
-    iwae_k: int = DEFAULT_IWAE_K,
+    iwae_k: int | None = DEFAULT_IWAE_K,
 ) -> dict[str, float]:
     """Evaluate ``model`` on examples ``x`` under ``no_grad`` and in eval mode.
 
@@ -75,7 +75,7 @@ def evaluate(
     y : (N,) labels, passed as ``y=`` to every method; give them only to conditional models
     rng : draws the model's noise (default ``np.random.default_rng(0)``)
     batch_size : examples per forward pass
-    iwae_k : importance samples for the IWAE bound
+    iwae_k : importance samples for the IWAE bound; None skips it (it costs k passes)
 
     Returns
     -------
@@ -85,7 +85,7 @@ def evaluate(
         raise ValueError(f"evaluate: x is empty (shape {np.shape(x)}); need at least one example")
     if y is not None and len(y) != len(x):
         raise ValueError(f"evaluate: x has {len(x)} examples but y has {len(y)} labels")
-    if batch_size < 1 or iwae_k < 1:
+    if batch_size < 1 or (iwae_k is not None and iwae_k < 1):
         raise ValueError(f"evaluate: batch_size and iwae_k must be >= 1, got {batch_size}, "
                          f"{iwae_k}")
     rng = np.random.default_rng(0) if rng is None else rng
@@ -106,7 +106,7 @@ def evaluate(
             if hasattr(model, "elbo"):
                 metrics["elbo"] = _batched_mean(
                     lambda xb, yb: model.elbo(xb, rng, **_labels(yb)), x, y, batch_size)
-            if hasattr(model, "iwae"):
+            if hasattr(model, "iwae") and iwae_k is not None:
                 metrics[f"iwae_{iwae_k}"] = _batched_mean(
                     lambda xb, yb: model.iwae(xb, iwae_k, rng, **_labels(yb)), x, y,
                     max(1, 4 * batch_size // iwae_k))  # k samples per example: fewer examples

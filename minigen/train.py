@@ -7,8 +7,9 @@ One loop serves every family, dispatching on what the model exposes (the protoco
 * ``train_step(x, rng)``: the model updates itself (two players, contrastive divergence)
   with the optimisers it lists in ``optimizers()``.
 
-After every epoch the model is evaluated on the test split and a checkpoint is written,
-so a crash loses at most one epoch. All randomness (initialisation, shuffling, the
+After every epoch the model is evaluated on the test split (the IWAE bound, which costs
+k forward passes, only after the last epoch) and a checkpoint is written, so a crash
+loses at most one epoch. All randomness (initialisation, shuffling, the
 model's noise) comes from one ``np.random.default_rng(seed)`` whose state is saved, so a
 resumed run continues with exactly the numbers an uninterrupted run would produce.
 Evaluation draws from its own generator, ``default_rng([seed, epoch])``, so how a run is
@@ -274,8 +275,9 @@ def train(
                   disable=None if progress else True, dynamic_ncols=True) as bar:
             step, means = _train_epoch(model, optimizers, loader, rng, history, step,
                                        conditional, bar)
+            last = epoch == config["epochs"]  # the IWAE bound costs k passes: last epoch only
             metrics = evaluate(model, x_test, test_labels, rng=np.random.default_rng(
-                [config["seed"], epoch]), iwae_k=config["iwae_k"])
+                [config["seed"], epoch]), iwae_k=config["iwae_k"] if last else None)
             history["test"].append({"epoch": epoch, "step": step, **metrics})
             if "loss" in metrics:
                 means["test_loss"] = metrics["loss"]

@@ -44,6 +44,12 @@ def test_latent_model_adds_elbo_iwae_its_metrics_and_free_parameters() -> None:
     assert metrics["mean_pixel"] == pytest.approx(_images(50).mean())
 
 
+def test_iwae_k_none_skips_the_iwae_bound() -> None:
+    model = LatentCoins(SHAPE, rng=np.random.default_rng(0))
+    metrics = evaluate(model, _images(10), iwae_k=None)
+    assert "elbo" in metrics and not any(key.startswith("iwae") for key in metrics)
+
+
 def test_two_player_model_without_loss_reports_only_what_it_has() -> None:
     model = TwoPlayerToy((2,), rng=np.random.default_rng(0))
     metrics = evaluate(model, np.random.default_rng(0).normal(size=(20, 2)).astype(np.float32))

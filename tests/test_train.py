@@ -312,6 +312,13 @@ def test_run_directory_holds_checkpoint_metrics_and_history(tmp_path: Any) -> No
     assert config["model"] == "test-coins" and config["data_shape"] == [1, 3, 3]
 
 
+def test_the_iwae_bound_is_computed_after_the_last_epoch_only() -> None:
+    result = train("test-latent", epochs=3, progress=False)
+    assert ["iwae_50" in entry for entry in result.history["test"]] == [False, False, True]
+    assert all("elbo" in entry for entry in result.history["test"])
+    assert "iwae_50" in result.metrics
+
+
 def test_two_player_model_is_trained_by_its_own_step_and_optimizers(tmp_path: Any) -> None:
     result = train("test-two-player", epochs=1, out_dir=tmp_path, progress=False)
     assert set(result.history["train"]) == {"d_loss", "g_loss"}
