@@ -17,14 +17,12 @@ full chain rule.
 
 Ordering: images (N, 1, H, W) are flattened row-major (raster order: left to right, top
 to bottom), so pixel (r, c) is dimension r·W + c; vectors (N, D) are used as they are.
-Binary data: x ∈ {0, 1}.
+Binary data: x ∈ {0, 1}. ``log_prob``, ``loss``, ``sample`` and ``complete`` come from
+:class:`minigen.nn.masked.AutoregressiveVectorModel`.
 
 Implementation: one ``MaskedLinear(D, D)`` whose mask is the strictly lower band
 i − k ≤ j < i. The masked-out entries of the weight matrix are constants (zero times
 anything), so :meth:`num_parameters` counts only the free weights.
-
-This module also holds the helpers the vector autoregressive models share
-(:func:`flatten_examples`, :func:`given_prefix`).
 """
 
 from __future__ import annotations
@@ -33,58 +31,9 @@ from typing import Any
 
 import numpy as np
 
-import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli
-from minigen.nn.masked import MaskedLinear
-from minigen.nn.module import Module
-
-
-def flatten_examples(x: Any, data_shape: tuple[int, ...], model: str, dtype: Any) -> Tensor:
-    """(N, *data_shape) ndarray or Tensor -> (N, D) Tensor in raster order.
-
-    An ndarray is converted to ``dtype``; a Tensor keeps its dtype and its graph (so the
-    Jacobian of a model's logits with respect to its input can be taken through autograd).
-    """
-    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=dtype))
-    if x.shape[1:] != tuple(data_shape):
-        raise ValueError(
-            f"{model}: x has shape {x.shape}, expected (N, {', '.join(map(str, data_shape))})"
-        )
-    return x.reshape(x.shape[0], int(np.prod(data_shape)))
-
-
-def given_prefix(
-    x_top: Any, data_shape: tuple[int, ...], model: str, dtype: Any
-) -> tuple[np.ndarray, int]:
-    """The context of ``complete``: (N, D) array whose first ``num_given`` dims are given.
-
-    For (1, H, W) images the given part is the top ⌊H/2⌋ rows (the first ⌊H/2⌋·W dims in
-    raster order); x_top may be (N, 1, ⌊H/2⌋, W) or whole images whose lower half is
-    ignored. For (D,) vectors it is the first ⌊D/2⌋ dims; x_top is (N, ⌊D/2⌋) or (N, D).
-    The rest of the returned array is zero, to be sampled.
-    """
-    top = np.asarray(x_top.data if isinstance(x_top, Tensor) else x_top, dtype=dtype)
-    num_dims = int(np.prod(data_shape))
-    if len(data_shape) == 3 and data_shape[0] == 1:
-        _, height, width = data_shape
-        half_shapes = [(1, height // 2, width), tuple(data_shape)]
-        num_given = (height // 2) * width
-    else:
-        half_shapes = [(num_dims // 2,), tuple(data_shape)]
-        num_given = num_dims // 2
-    if top.ndim < 1 or top.shape[1:] not in half_shapes:
-        expected = " or ".join(f"(N, {', '.join(map(str, shape))})" for shape in half_shapes)
-        raise ValueError(f"{model}.complete: x_top has shape {top.shape}, expected {expected}")
-    flat = np.zeros((len(top), num_dims), dtype=dtype)
-    flat[:, :num_given] = top.reshape(len(top), -1)[:, :num_given]
-    return flat, num_given
-
-
-def check_num_samples(n: Any, model: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"{model}.sample: n must be a non-negative int, got {n!r}")
-    return int(n)
+from minigen.nn.masked import AutoregressiveVectorModel, MaskedLinear
 
 
 def window_mask(num_dims: int, window: int) -> np.ndarray:
@@ -93,7 +42,7 @@ def window_mask(num_dims: int, window: int) -> np.ndarray:
     return ((cols < rows) & (cols >= rows - window)).astype(np.float32)
 
 
-class FVSBN(Module):
+class FVSBN(AutoregressiveVectorModel):
     """Fully visible sigmoid belief network on D binary dimensions, AR(k) window.
 
     Parameters
@@ -113,8 +62,7 @@ class FVSBN(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        self.data_shape = tuple(data_shape)
-        self.num_dims = int(np.prod(self.data_shape))
+        self.set_data_shape(data_shape)
         if window is not None and (isinstance(window, bool) or int(window) != window
                                    or window < 1):
             raise ValueError(f"FVSBN: window must be None or an int >= 1, got {window!r}")
@@ -128,41 +76,17 @@ class FVSBN(Module):
 
     def logits(self, x: Any) -> Tensor:
         """l_i = b_i + Σ_{i−k ≤ j < i} W_ij x_j.  x : (N, *data_shape) -> (N, D)."""
-        return self.linear(flatten_examples(x, self.data_shape, "FVSBN", self.linear.weight.dtype))
+        return self.linear(self.flatten(x))
 
-    def _log_prob_tensor(self, x: Any) -> Tensor:
-        target = flatten_examples(x, self.data_shape, "FVSBN", self.linear.weight.dtype)
-        logits = self.linear(target)
+    def _log_prob_tensor(self, flat: Tensor) -> Tensor:
         # log p(x) = Σ_i log Bernoulli(x_i; σ(l_i)) = Σ_i [x_i l_i − softplus(l_i)]
-        return Bernoulli(logits).log_prob(target).sum(axis=1)
+        return Bernoulli(self.linear(flat)).log_prob(flat).sum(axis=1)
 
-    def log_prob(self, x: Any) -> np.ndarray:
-        """Exact log p(x) in nats.  x : (N, *data_shape) -> (N,)."""
-        with ag.no_grad():
-            return self._log_prob_tensor(x).data
-
-    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
-        """Mean negative log-likelihood in nats (``rng`` unused: the loss is exact)."""
-        return -self._log_prob_tensor(x).mean()
-
-    def _fill(self, flat: np.ndarray, start: int, rng: np.random.Generator) -> np.ndarray:
-        """Sample dimensions start..D−1 in order, each given all before it."""
+    def _fill(self, flat: np.ndarray, num_given: int, rng: np.random.Generator) -> np.ndarray:
+        """Sample dims num_given..D−1 in order, each given all before it: O(D) per dim."""
         weight = self.linear.weight.data * self.linear.mask
         bias = self.linear.bias.data
-        for i in range(start, self.num_dims):
+        for i in range(num_given, self.num_dims):
             logit = bias[i] + flat @ weight[i]  # l_i = b_i + W_i· x (the mask keeps j < i)
             flat[:, i] = Bernoulli(logit).sample(rng)
-        return flat.reshape(len(flat), *self.data_shape)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n samples (n, *data_shape) in {0, 1}, drawn dimension by dimension."""
-        n = check_num_samples(n, "FVSBN")
-        return self._fill(np.zeros((n, self.num_dims), self.linear.weight.dtype), 0, rng)
-
-    def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
-        """Keep the upper half of each image (first half of a vector), sample the rest.
-
-        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or (N, D)
-        """
-        flat, num_given = given_prefix(x_top, self.data_shape, "FVSBN", self.linear.weight.dtype)
-        return self._fill(flat, num_given, rng)
+        return flat

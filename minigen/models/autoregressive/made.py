@@ -27,12 +27,13 @@ every mask set are buffers, so a checkpoint rebuilds exactly the same K masks, a
 layer's current mask is a buffer too.
 
 Ordering: images (N, 1, H, W) are flattened row-major to D dims; the ordering is over
-those dims (natural = raster order). Binary data: x ∈ {0, 1}.
+those dims (natural = raster order). Binary data: x ∈ {0, 1}. ``complete`` comes from
+:class:`minigen.nn.masked.AutoregressiveVectorModel` and uses the current mask set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,13 +41,17 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli
-from minigen.nn.masked import MaskedLinear, hidden_degrees, made_masks, ordering_degrees
-from minigen.nn.module import Module, Sequential
+from minigen.nn.masked import (
+    AutoregressiveVectorModel,
+    MaskedLinear,
+    hidden_degrees,
+    made_masks,
+    ordering_degrees,
+)
+from minigen.nn.module import Sequential
 
-from .fvsbn import check_num_samples, flatten_examples, given_prefix
 
-
-class MADE(Module):
+class MADE(AutoregressiveVectorModel):
     """Masked MLP over D binary dimensions with K cycled masks / orderings.
 
     Parameters
@@ -76,8 +81,7 @@ class MADE(Module):
             raise ValueError(f"MADE: num_masks must be an int >= 1, got {num_masks!r}")
         if ordering not in ("natural", "random"):
             raise ValueError(f"MADE: ordering must be 'natural' or 'random', got {ordering!r}")
-        self.data_shape = tuple(data_shape)
-        self.num_dims = int(np.prod(self.data_shape))
+        self.set_data_shape(data_shape)
         self.hidden_sizes, self.num_masks, self.ordering = hidden_sizes, int(num_masks), ordering
         sizes = [self.num_dims, *hidden_sizes, self.num_dims]
         self.layers = Sequential(*[MaskedLinear(a, b, rng=rng, dtype=dtype)
@@ -106,6 +110,16 @@ class MADE(Module):
             layer.set_mask(mask)
         self.mask_index = np.array(k, dtype=np.int64)
 
+    def _each_mask(self) -> Iterator[int]:
+        """Yield k = 0..K−1 with mask set k in use; the current mask is restored after."""
+        current = int(self.mask_index)
+        try:
+            for k in range(self.num_masks):
+                self.use_mask(k)
+                yield k
+        finally:
+            self.use_mask(current)
+
     @property
     def order(self) -> np.ndarray:
         """(D,) the dimensions in the order the current mask generates them."""
@@ -117,21 +131,16 @@ class MADE(Module):
         Column d is the logit of x_d given the dims before d in :attr:`order` (the columns
         stay in data order, not in generation order).
         """
-        return self._logits(self._flat(x))
-
-    def _flat(self, x: Any) -> Tensor:
-        return flatten_examples(x, self.data_shape, "MADE", self.layers[0].weight.dtype)
+        return self._logits(self.flatten(x))
 
     def _logits(self, hidden: Tensor) -> Tensor:
-        for layer in list(self.layers)[:-1]:
-            hidden = ag.relu(layer(hidden))
+        for index in range(len(self.layers) - 1):
+            hidden = ag.relu(self.layers[index](hidden))
         return self.layers[-1](hidden)
 
-    def _log_prob_tensor(self, x: Any) -> Tensor:
-        target = self._flat(x)
-        logits = self._logits(target)
+    def _log_prob_tensor(self, flat: Tensor) -> Tensor:
         # log p(x) = Σ_d log Bernoulli(x_d; σ(l_d)) = Σ_d [x_d l_d − softplus(l_d)]
-        return Bernoulli(logits).log_prob(target).sum(axis=1)
+        return Bernoulli(self._logits(flat)).log_prob(flat).sum(axis=1)
 
     def log_prob(self, x: Any, ensemble: bool = True) -> np.ndarray:
         """Exact log p(x) in nats.  x : (N, *data_shape) -> (N,).
@@ -139,40 +148,31 @@ class MADE(Module):
         ensemble=True: the mixture of the K mask sets, logsumexp_k log p_k(x) − log K;
         ensemble=False: the current mask set only.
         """
-        with ag.no_grad():
-            if not ensemble or self.num_masks == 1:
-                return self._log_prob_tensor(x).data
-            current = int(self.mask_index)
-            per_mask = []
-            for k in range(self.num_masks):
-                self.use_mask(k)
-                per_mask.append(self._log_prob_tensor(x))
-            self.use_mask(current)
-            # log (1/K) Σ_k p_k(x) = logsumexp_k log p_k(x) − log K
-            return ag.logsumexp(ag.stack(per_mask), axis=0).data - np.log(self.num_masks)
+        if not ensemble or self.num_masks == 1:
+            return super().log_prob(x)
+        per_mask = np.stack([super(MADE, self).log_prob(x) for _ in self._each_mask()])
+        # log (1/K) Σ_k p_k(x) = logsumexp_k log p_k(x) − log K
+        return ag.logsumexp(Tensor(per_mask), axis=0).data - np.log(self.num_masks)
 
     def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
         """Mean NLL (nats) of each mask set alone, averaged over the K sets: what one
         ordering achieves, to set beside the ensemble's ``log_prob`` NLL."""
-        current = int(self.mask_index)
-        single = []
-        for k in range(self.num_masks):
-            self.use_mask(k)
-            single.append(-float(np.mean(self.log_prob(x, ensemble=False))))
-        self.use_mask(current)
+        single = [-np.mean(self.log_prob(x, ensemble=False)) for _ in self._each_mask()]
         return {"nll_single_mask": float(np.mean(single))}
 
     def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
         """Mean NLL in nats under the current mask; in training mode, then move to the next
         mask of the cycle (``rng`` unused: the cycle is fixed by the stored seed)."""
-        nll = -self._log_prob_tensor(x).mean()
+        nll = super().loss(x)
         if self.training and self.num_masks > 1:
             self.use_mask((int(self.mask_index) + 1) % self.num_masks)
         return nll
 
     def _fill(self, flat: np.ndarray, num_given: int, rng: np.random.Generator) -> np.ndarray:
         """Sample every dim d ≥ num_given in the current order, each given the dims before
-        it in that order (the first ``num_given`` dims are kept as they are)."""
+        it in that order; the first ``num_given`` dims are held as they are. That is exact
+        conditional sampling when they come first in the order (natural ordering) and only
+        an approximation of p(rest | given) otherwise."""
         with ag.no_grad():
             for d in self.order:
                 if d >= num_given:
@@ -180,40 +180,17 @@ class MADE(Module):
                     flat[:, d] = Bernoulli(logit).sample(rng)
         return flat
 
-    def _fill_by_mask(self, flat: np.ndarray, num_given: int, rng: np.random.Generator,
-                      ensemble: bool) -> np.ndarray:
-        """Fill each row with a mask set drawn uniformly (ensemble) or the current one."""
-        current = int(self.mask_index)
-        if ensemble and self.num_masks > 1:
-            choice = rng.integers(self.num_masks, size=len(flat))
-            for k in range(self.num_masks):
-                self.use_mask(k)
-                flat[choice == k] = self._fill(flat[choice == k], num_given, rng)
-            self.use_mask(current)
-        else:
-            flat = self._fill(flat, num_given, rng)
-        return flat.reshape(len(flat), *self.data_shape)
-
     def sample(self, n: int, rng: np.random.Generator, ensemble: bool = True) -> np.ndarray:
         """n samples (n, *data_shape) in {0, 1}, drawn dimension by dimension in the
         ordering; with ``ensemble`` each from a uniformly chosen mask set (the mixture that
-        ``log_prob(x, ensemble=True)`` evaluates)."""
-        n = check_num_samples(n, "MADE")
-        flat = np.zeros((n, self.num_dims), self.layers[0].weight.dtype)
-        return self._fill_by_mask(flat, 0, rng, ensemble)
-
-    def complete(self, x_top: Any, rng: np.random.Generator, ensemble: bool = False) -> np.ndarray:
-        """Keep the upper half of each image (first half of a vector), sample the rest.
-
-        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or
-        (N, D). Exact
-        conditional sampling when the given dims come first in the ordering (natural
-        ordering, one mask); under a random ordering the given dims are simply held fixed
-        when their turn comes, which only approximates p(lower | upper).
-        """
-        flat, num_given = given_prefix(x_top, self.data_shape, "MADE",
-                                       self.layers[0].weight.dtype)
-        return self._fill_by_mask(flat, num_given, rng, ensemble)
+        ``log_prob(x, ensemble=True)`` evaluates), else from the current mask set."""
+        if not ensemble or self.num_masks == 1:
+            return super().sample(n, rng)
+        samples = np.zeros((int(n), *self.data_shape), self.dtype)
+        choice = rng.integers(self.num_masks, size=int(n))
+        for k in self._each_mask():
+            samples[choice == k] = super().sample(int(np.sum(choice == k)), rng)
+        return samples
 
     def extra_repr(self) -> str:
         return (f"num_dims={self.num_dims}, hidden_sizes={self.hidden_sizes}, "

@@ -20,7 +20,8 @@ loss the cumulative sum is one matmul by a strictly lower-triangular matrix of o
 recorded steps); sampling uses the incremental O(DH) update.
 
 Ordering: images (N, 1, H, W) are flattened row-major (raster order); vectors (N, D) as
-given. Binary data: x ∈ {0, 1}.
+given. Binary data: x ∈ {0, 1}. ``log_prob``, ``loss``, ``sample`` and ``complete`` come
+from :class:`minigen.nn.masked.AutoregressiveVectorModel`.
 """
 
 from __future__ import annotations
@@ -33,12 +34,23 @@ import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli
 from minigen.nn.layers import uniform_init
-from minigen.nn.module import Module, Parameter
+from minigen.nn.masked import AutoregressiveVectorModel
+from minigen.nn.module import Parameter
 
-from .fvsbn import check_num_samples, flatten_examples, given_prefix
+
+def hidden_preactivations(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """a_i = c + Σ_{j<i} W_{:,j} x_j for every i at once: the exclusive cumulative sum of
+    the columns x_j W_{:,j}, as one matmul by before[i, j] = [j < i].
+
+    x : (N, D), weight W : (H, D), bias c : (H,) -> (N, D, H).
+    """
+    num_dims = x.shape[1]
+    columns = x.reshape(x.shape[0], num_dims, 1) * weight.T  # x_j W_{:,j}
+    before = np.tril(np.ones((num_dims, num_dims), columns.dtype), -1)
+    return ag.matmul(before, columns) + bias
 
 
-class NADE(Module):
+class NADE(AutoregressiveVectorModel):
     """Binary NADE with ``hidden_size`` sigmoid units shared by all D conditionals.
 
     Parameters
@@ -59,73 +71,39 @@ class NADE(Module):
         super().__init__()
         if isinstance(hidden_size, bool) or int(hidden_size) != hidden_size or hidden_size < 1:
             raise ValueError(f"NADE: hidden_size must be an int >= 1, got {hidden_size!r}")
-        self.data_shape = tuple(data_shape)
-        self.num_dims = dims = int(np.prod(self.data_shape))
+        self.set_data_shape(data_shape)
+        dims = self.num_dims
         self.hidden_size = hidden = int(hidden_size)
         self.input_weight = Parameter(uniform_init((hidden, dims), 1 / np.sqrt(dims), rng, dtype))
         self.hidden_bias = Parameter(np.zeros(hidden, dtype))
         self.output_weight = Parameter(
             uniform_init((dims, hidden), 1 / np.sqrt(hidden), rng, dtype))
         self.output_bias = Parameter(np.zeros(dims, dtype))
-        # before[i, j] = [j < i]: multiplying by it sums the columns j < i.
-        self.before = np.tril(np.ones((dims, dims), dtype), -1)
-
-    def _flat(self, x: Any) -> Tensor:
-        return flatten_examples(x, self.data_shape, "NADE", self.input_weight.dtype)
-
-    def hidden_preactivations(self, x: Tensor) -> Tensor:
-        """a_i = c + Σ_{j<i} W_{:,j} x_j for every i.  x : (N, D) -> (N, D, H)."""
-        columns = x.reshape(x.shape[0], self.num_dims, 1) * self.input_weight.T  # x_j W_{:,j}
-        before = self.before.astype(columns.dtype, copy=False)
-        return ag.matmul(before, columns) + self.hidden_bias  # exclusive cumulative sum
 
     def logits(self, x: Any) -> Tensor:
         """l_i = b_i + V_i · σ(a_i).  x : (N, *data_shape) -> (N, D)."""
-        return self._logits(self._flat(x))
+        return self._logits(self.flatten(x))
 
     def _logits(self, flat: Tensor) -> Tensor:
-        hidden = ag.sigmoid(self.hidden_preactivations(flat))  # h_i = σ(a_i)
+        activation = hidden_preactivations(flat, self.input_weight, self.hidden_bias)  # a_i
+        hidden = ag.sigmoid(activation)  # h_i = σ(a_i)
         return (hidden * self.output_weight).sum(axis=2) + self.output_bias
 
-    def _log_prob_tensor(self, x: Any) -> Tensor:
-        target = self._flat(x)
-        logits = self._logits(target)
+    def _log_prob_tensor(self, flat: Tensor) -> Tensor:
         # log p(x) = Σ_i log Bernoulli(x_i; σ(l_i)) = Σ_i [x_i l_i − softplus(l_i)]
-        return Bernoulli(logits).log_prob(target).sum(axis=1)
+        return Bernoulli(self._logits(flat)).log_prob(flat).sum(axis=1)
 
-    def log_prob(self, x: Any) -> np.ndarray:
-        """Exact log p(x) in nats.  x : (N, *data_shape) -> (N,)."""
-        with ag.no_grad():
-            return self._log_prob_tensor(x).data
-
-    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
-        """Mean negative log-likelihood in nats (``rng`` unused: the loss is exact)."""
-        return -self._log_prob_tensor(x).mean()
-
-    def _fill(self, flat: np.ndarray, start: int, rng: np.random.Generator) -> np.ndarray:
-        """Sample dims start..D−1 in order, updating a_i incrementally: O(DH) per example."""
+    def _fill(self, flat: np.ndarray, num_given: int, rng: np.random.Generator) -> np.ndarray:
+        """Sample dims num_given..D−1 in order, updating a_i incrementally: O(DH) per example."""
         weight, out_weight = self.input_weight.data, self.output_weight.data
         out_bias = self.output_bias.data
-        activation = self.hidden_bias.data + flat[:, :start] @ weight[:, :start].T  # a_start
-        for i in range(start, self.num_dims):
+        activation = self.hidden_bias.data + flat[:, :num_given] @ weight[:, :num_given].T
+        for i in range(num_given, self.num_dims):
             hidden = ag.sigmoid(Tensor(activation)).data  # h_i = σ(a_i)
             logit = out_bias[i] + hidden @ out_weight[i]  # l_i = b_i + V_i · h_i
             flat[:, i] = Bernoulli(logit).sample(rng)
             activation = activation + np.outer(flat[:, i], weight[:, i])  # a_{i+1}
-        return flat.reshape(len(flat), *self.data_shape)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n samples (n, *data_shape) in {0, 1}, drawn dimension by dimension."""
-        n = check_num_samples(n, "NADE")
-        return self._fill(np.zeros((n, self.num_dims), self.input_weight.dtype), 0, rng)
-
-    def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
-        """Keep the upper half of each image (first half of a vector), sample the rest.
-
-        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or (N, D)
-        """
-        flat, num_given = given_prefix(x_top, self.data_shape, "NADE", self.input_weight.dtype)
-        return self._fill(flat, num_given, rng)
+        return flat
 
     def extra_repr(self) -> str:
         return f"num_dims={self.num_dims}, hidden_size={self.hidden_size}"

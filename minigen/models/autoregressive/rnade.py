@@ -24,7 +24,9 @@ output too, so this is the same); ρ_i starts at 1 and can be switched off
 means' biases drawn from N(0, 1) so the K components start apart.
 
 Ordering: images (N, 1, H, W) are flattened row-major (raster order); vectors (N, D) as
-given. Data: any real values (dequantised digits in [0, 1], 2-D toy sets).
+given. Data: any real values (dequantised digits in [0, 1], 2-D toy sets). ``log_prob``,
+``loss``, ``sample`` and ``complete`` come from
+:class:`minigen.nn.masked.AutoregressiveVectorModel`.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ import autograd as ag
 from autograd import Tensor
 from minigen.distributions import MixtureOfNormals
 from minigen.nn.layers import uniform_init
-from minigen.nn.module import Module, Parameter
+from minigen.nn.masked import AutoregressiveVectorModel
+from minigen.nn.module import Parameter
 
-from .fvsbn import check_num_samples, flatten_examples, given_prefix
+from .nade import hidden_preactivations
 
 
-class RNADE(Module):
+class RNADE(AutoregressiveVectorModel):
     """Real-valued NADE with a K-component Gaussian mixture per conditional.
 
     Parameters
@@ -68,8 +71,8 @@ class RNADE(Module):
         for name, value in (("hidden_size", hidden_size), ("num_components", num_components)):
             if isinstance(value, bool) or int(value) != value or value < 1:
                 raise ValueError(f"RNADE: {name} must be an int >= 1, got {value!r}")
-        self.data_shape = tuple(data_shape)
-        self.num_dims = dims = int(np.prod(self.data_shape))
+        self.set_data_shape(data_shape)
+        dims = self.num_dims
         self.hidden_size = hidden = int(hidden_size)
         self.num_components = k = int(num_components)
         self.input_weight = Parameter(uniform_init((hidden, dims), 1 / np.sqrt(dims), rng, dtype))
@@ -81,10 +84,6 @@ class RNADE(Module):
         bias = np.zeros((dims, 3 * k), dtype)
         bias[:, k:2 * k] = rng.standard_normal((dims, k))
         self.output_bias = Parameter(bias)
-        self.before = np.tril(np.ones((dims, dims), dtype), -1)  # before[i, j] = [j < i]
-
-    def _flat(self, x: Any) -> Tensor:
-        return flatten_examples(x, self.data_shape, "RNADE", self.input_weight.dtype)
 
     def logits(self, x: Any) -> Tensor:
         """Mixture parameters of every conditional p(x_i | x_<i).
@@ -92,13 +91,12 @@ class RNADE(Module):
         x : (N, *data_shape) -> (N, D, 3, K): [:, i, 0] mixing logits α_i,
         [:, i, 1] means μ_i, [:, i, 2] log standard deviations log s_i.
         """
-        return self._logits(self._flat(x))
+        return self._logits(self.flatten(x))
 
     def _logits(self, flat: Tensor) -> Tensor:
         n = flat.shape[0]
-        columns = flat.reshape(n, self.num_dims, 1) * self.input_weight.T  # x_j W_{:,j}
-        before = self.before.astype(columns.dtype, copy=False)
-        activation = ag.matmul(before, columns) + self.hidden_bias  # a_i = c + W_{:,<i} x_<i
+        # a_i = c + W_{:,<i} x_<i, as in NADE
+        activation = hidden_preactivations(flat, self.input_weight, self.hidden_bias)
         if self.activity_scale is not None:
             activation = activation * self.activity_scale.reshape(self.num_dims, 1)  # ρ_i a_i
         hidden = ag.sigmoid(activation)  # h_i = σ(ρ_i a_i)
@@ -107,48 +105,25 @@ class RNADE(Module):
         params = params.transpose(1, 0, 2) + self.output_bias
         return params.reshape(n, self.num_dims, 3, self.num_components)
 
-    def _log_prob_tensor(self, x: Any) -> Tensor:
-        target = self._flat(x)
-        params = self._logits(target)
+    def _log_prob_tensor(self, flat: Tensor) -> Tensor:
+        params = self._logits(flat)
         conditionals = MixtureOfNormals(params[:, :, 0], params[:, :, 1], params[:, :, 2])
         # log p(x) = Σ_i logsumexp_k [log_softmax(α_i)_k + log N(x_i; μ_ik, s_ik²)]
-        return conditionals.log_prob(target).sum(axis=1)
+        return conditionals.log_prob(flat).sum(axis=1)
 
-    def log_prob(self, x: Any) -> np.ndarray:
-        """Exact log-density in nats.  x : (N, *data_shape) -> (N,)."""
-        with ag.no_grad():
-            return self._log_prob_tensor(x).data
-
-    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
-        """Mean negative log-density in nats (``rng`` unused: the loss is exact)."""
-        return -self._log_prob_tensor(x).mean()
-
-    def _fill(self, flat: np.ndarray, start: int, rng: np.random.Generator) -> np.ndarray:
-        """Sample dims start..D−1 in order, updating a_i incrementally: O(DHK) per example."""
+    def _fill(self, flat: np.ndarray, num_given: int, rng: np.random.Generator) -> np.ndarray:
+        """Sample dims num_given..D−1 in order, updating a_i incrementally: O(DHK) each."""
         weight = self.input_weight.data
         rho = (self.activity_scale.data if self.activity_scale is not None
                else np.ones(self.num_dims))
-        activation = self.hidden_bias.data + flat[:, :start] @ weight[:, :start].T
-        for i in range(start, self.num_dims):
+        activation = self.hidden_bias.data + flat[:, :num_given] @ weight[:, :num_given].T
+        for i in range(num_given, self.num_dims):
             hidden = ag.sigmoid(Tensor(rho[i] * activation)).data  # h_i = σ(ρ_i a_i)
             params = hidden @ self.output_weight.data[i] + self.output_bias.data[i]
             # x_i ~ Σ_k softmax(α_i)_k N(μ_ik, s_ik²)
             flat[:, i] = MixtureOfNormals(*np.split(params, 3, axis=1)).sample(rng)
             activation = activation + np.outer(flat[:, i], weight[:, i])  # a_{i+1}
-        return flat.reshape(len(flat), *self.data_shape)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n samples (n, *data_shape), drawn dimension by dimension."""
-        n = check_num_samples(n, "RNADE")
-        return self._fill(np.zeros((n, self.num_dims), self.input_weight.dtype), 0, rng)
-
-    def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
-        """Keep the upper half of each image (first half of a vector), sample the rest.
-
-        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) (lower half ignored); (N, ⌊D/2⌋) or (N, D)
-        """
-        flat, num_given = given_prefix(x_top, self.data_shape, "RNADE", self.input_weight.dtype)
-        return self._fill(flat, num_given, rng)
+        return flat
 
     def extra_repr(self) -> str:
         return (f"num_dims={self.num_dims}, hidden_size={self.hidden_size}, "
