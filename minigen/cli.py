@@ -162,7 +162,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if samples.ndim == 4:
         plot_image_grid(samples, out, nrow=nrow, title=f"{config['model']} samples")
     elif samples.ndim == 2 and samples.shape[1] == 2:
-        plot_points_2d(samples, out, labels=labels)
+        plot_points_2d(samples, out, reference=load_split(config["data"], "test")[0],
+                       labels=labels)
     else:
         raise UsageError(f"cannot draw samples of shape {samples.shape}; expected images "
                          "(N, C, H, W) or 2-D points (N, 2)")
