@@ -25,8 +25,11 @@ assigned to code k in the batch:
     Ñ_k = (N_k + ε) / (Σ_i N_i + K ε) · Σ_i N_i     (Laplace smoothing: no division by 0)
     e_k = m_k / Ñ_k.
 
+``VectorQuantizer.initialise_from`` sets the codes to vectors of a batch (a common
+data-dependent start that keeps codes from going unused).
+
 Deviation: the averages start at N_k = 1 and m_k = e_k (the initial code), not at zero with
-a bias correction, so the codebook is unchanged until vectors are assigned to it.
+a bias correction, so a code that no vector chooses stays (up to the smoothing) where it is.
 
 How well the codebook is used: ``code_usage`` (fraction of the K codes chosen at least
 once) and ``code_perplexity`` = exp(H(p̄)), p̄ the average assignment distribution — K when
@@ -183,6 +186,17 @@ class VectorQuantizer(Module):
     def codebook(self) -> np.ndarray:
         """The K codes as an array (K, D)."""
         return np.asarray(self.weight.data if isinstance(self.weight, Tensor) else self.weight)
+
+    def initialise_from(self, z: Any, rng: np.random.Generator) -> None:
+        """Set the codebook to K of the vectors z : (M, D), drawn without replacement when
+        M ≥ K (data-dependent initialisation: every code starts where some data is)."""
+        z = np.asarray(z.data if isinstance(z, Tensor) else z).reshape(-1, self.embedding_dim)
+        chosen = rng.choice(len(z), self.num_embeddings, replace=len(z) < self.num_embeddings)
+        codebook = z[chosen].astype(self.codebook.dtype)
+        if self.ema:
+            self.weight, self.embed_sum = codebook, codebook * self.cluster_size[:, None]
+        else:
+            self.weight.data = codebook
 
     def lookup(self, indices: Any) -> Tensor:
         """e_k for integer codes: (...) -> (..., D); recorded when the codebook is a Parameter."""

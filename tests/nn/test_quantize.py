@@ -159,3 +159,18 @@ def test_quantizer_names_the_expected_shape():
     quantizer = VectorQuantizer(4, 3, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
         quantizer(np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize("ema", [False, True])
+def test_initialise_from_puts_every_code_on_a_given_vector(ema):
+    rng = np.random.default_rng(0)
+    quantizer = VectorQuantizer(5, 3, rng=rng, ema=ema)
+    z = rng.standard_normal((4, 6, 3)).astype(np.float32)
+    quantizer.initialise_from(z, rng)
+    flat = z.reshape(-1, 3)
+    for code in quantizer.codebook:
+        assert np.any(np.all(flat == code, axis=1))
+    assert len({tuple(code) for code in quantizer.codebook}) == 5  # drawn without replacement
+    if ema:  # e = m / N still holds
+        np.testing.assert_allclose(quantizer.embed_sum / quantizer.cluster_size[:, None],
+                                   quantizer.codebook)
