@@ -71,6 +71,9 @@ class VAE(Module):
     likelihood : "bernoulli" (x in {0, 1}) or "gaussian" (continuous x)
     decoder_log_scale : initial (or fixed) log σ_x of the Gaussian likelihood
     learn_decoder_scale : train log σ_x (one per pixel) with the rest
+    condition_dim : width c of a per-example condition vector appended to the encoder's
+        input and to z (the conditional VAE's one-hot labels); 0: no condition. With c > 0
+        the methods below take ``condition=`` an array (N, c)
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class VAE(Module):
         likelihood: str = "bernoulli",
         decoder_log_scale: float = -2.0,
         learn_decoder_scale: bool = True,
+        condition_dim: int = 0,
     ) -> None:
         super().__init__()
         if likelihood not in LIKELIHOODS:
@@ -93,9 +97,12 @@ class VAE(Module):
         self.data_dim = int(np.prod(self.data_shape))
         self.latent_dim = int(latent_dim)
         self.likelihood = likelihood
+        self.condition_dim = int(condition_dim)
         hidden = [int(h) for h in hidden]
-        self.encoder = _mlp([self.data_dim, *hidden, 2 * self.latent_dim], rng)
-        self.decoder = _mlp([self.latent_dim, *reversed(hidden), self.data_dim], rng)
+        self.encoder = _mlp([self.data_dim + self.condition_dim, *hidden, 2 * self.latent_dim],
+                            rng)
+        self.decoder = _mlp([self.latent_dim + self.condition_dim, *reversed(hidden),
+                             self.data_dim], rng)
         if likelihood == "gaussian":
             initial = np.full(self.data_dim, decoder_log_scale, dtype=np.float32)
             self.decoder_log_scale = (Parameter(initial) if learn_decoder_scale
@@ -113,9 +120,22 @@ class VAE(Module):
                              f"or (N, {self.data_dim})")
         return Tensor(x.reshape(len(x), self.data_dim).astype(self.dtype, copy=False))
 
-    def posterior(self, x: Any) -> Normal:
+    def _with_condition(self, h: Tensor, condition: Any) -> Tensor:
+        """h : (..., N, k) with the condition (N, c) appended on its last axis, if any."""
+        if (condition is None) != (self.condition_dim == 0):
+            raise ValueError(f"{type(self).__name__}: condition_dim is {self.condition_dim}; "
+                             "pass condition= exactly when it is > 0")
+        if condition is None:
+            return h
+        condition = ag.as_tensor(np.asarray(condition, dtype=self.dtype))
+        if condition.shape != (h.shape[-2], self.condition_dim):
+            raise ValueError(f"{type(self).__name__}: condition has shape {condition.shape}, "
+                             f"expected ({h.shape[-2]}, {self.condition_dim})")
+        return ag.concat([h, condition.expand(h.shape[:-1] + (self.condition_dim,))], axis=-1)
+
+    def posterior(self, x: Any, condition: Any = None) -> Normal:
         """q(z|x) = N(μ, diag σ²), σ = exp(log_scale).  x : (N, *data_shape); batch (N, d)."""
-        encoded = self.encoder(self._flatten(x))
+        encoded = self.encoder(self._with_condition(self._flatten(x), condition))
         mean, log_scale = ag.split(encoded, 2, axis=-1)
         return Normal(mean, log_scale)
 
@@ -123,9 +143,9 @@ class VAE(Module):
         """p(z) = N(0, I), batch shape (d,)."""
         return Normal.standard((self.latent_dim,), dtype=self.dtype)
 
-    def decode(self, z: Any) -> Tensor:
-        """z : (..., d) -> (..., D) Bernoulli logits, or Gaussian means."""
-        return self.decoder(ag.as_tensor(z))
+    def decode(self, z: Any, condition: Any = None) -> Tensor:
+        """z : (..., N, d) -> (..., N, D) Bernoulli logits, or Gaussian means."""
+        return self.decoder(self._with_condition(ag.as_tensor(z), condition))
 
     def log_likelihood(self, x: Tensor, decoded: Tensor) -> Tensor:
         """log p(x|z) summed over pixels.  x : (N, D), decoded : (..., N, D) -> (..., N)."""
@@ -133,27 +153,32 @@ class VAE(Module):
             return Bernoulli(decoded).log_prob(x).sum(axis=-1)  # Σ_d x_d l_d − softplus(l_d)
         return Normal(decoded, self.decoder_log_scale).log_prob(x).sum(axis=-1)
 
-    def elbo_terms(self, x: Any, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
+    def elbo_terms(
+        self, x: Any, rng: np.random.Generator, condition: Any = None
+    ) -> tuple[Tensor, Tensor]:
         """One-draw E_q[log p(x|z)] and the closed-form KL(q(z|x) ‖ p(z)), each (N,)."""
         flat = self._flatten(x)
-        q = self.posterior(flat)
+        q = self.posterior(flat, condition)
         z = q.rsample(rng)  # z = μ + σ ε
-        reconstruction = self.log_likelihood(flat, self.decode(z))
+        reconstruction = self.log_likelihood(flat, self.decode(z, condition))
         kl = kl_divergence(q, self.prior()).sum(axis=-1)  # ½ Σ (μ² + σ² − 1 − 2 log σ)
         return reconstruction, kl
 
-    def loss(self, x: Any, rng: np.random.Generator) -> Tensor:
+    def loss(self, x: Any, rng: np.random.Generator, condition: Any = None) -> Tensor:
         """−ELBO averaged over the batch (nats).  x : (N, *data_shape)."""
-        reconstruction, kl = self.elbo_terms(x, rng)
+        reconstruction, kl = self.elbo_terms(x, rng, condition)
         return (kl - reconstruction).mean()  # −(E_q[log p(x|z)] − KL)
 
-    def elbo(self, x: Any, rng: np.random.Generator) -> np.ndarray:
+    def elbo(self, x: Any, rng: np.random.Generator, condition: Any = None) -> np.ndarray:
         """One-draw ELBO estimate per example, (N,) float64 nats."""
         with ag.no_grad():
-            reconstruction, kl = self.elbo_terms(x, rng)
+            reconstruction, kl = self.elbo_terms(x, rng, condition)
         return (reconstruction.data - kl.data).astype(np.float64)
 
-    def iwae(self, x: Any, k: int, rng: np.random.Generator, chunk: int = 65536) -> np.ndarray:
+    def iwae(
+        self, x: Any, k: int, rng: np.random.Generator, chunk: int = 65536,
+        condition: Any = None,
+    ) -> np.ndarray:
         """IWAE_k = log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q; (N,) float64 nats.
 
         Examples are processed in groups of about ``chunk // k`` to bound memory.
@@ -166,9 +191,10 @@ class VAE(Module):
         with ag.no_grad():
             for start in range(0, len(flat), group):
                 x_group = Tensor(flat[start:start + group])
-                q = self.posterior(x_group)
+                c_group = None if condition is None else condition[start:start + group]
+                q = self.posterior(x_group, c_group)
                 z = q.rsample(rng, (k,))  # (k, N, d)
-                log_weights = (self.log_likelihood(x_group, self.decode(z))
+                log_weights = (self.log_likelihood(x_group, self.decode(z, c_group))
                                + self.prior().log_prob(z).sum(axis=-1)
                                - q.log_prob(z).sum(axis=-1))  # log p(x, z) − log q(z|x)
                 bound = ag.logsumexp(log_weights.astype(np.float64), axis=0) - np.log(k)
@@ -179,23 +205,23 @@ class VAE(Module):
         mean = ag.sigmoid(decoded) if self.likelihood == "bernoulli" else decoded
         return mean.data.reshape(*decoded.shape[:-1], *self.data_shape)
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator, condition: Any = None) -> np.ndarray:
         """Decoder means of n draws z ~ N(0, I): (n, *data_shape), probabilities for
         "bernoulli" (in (0, 1)), means for "gaussian"."""
         with ag.no_grad():
             z = self.prior().sample(rng, (n,))
-            return self._mean_image(self.decode(z))
+            return self._mean_image(self.decode(z, condition))
 
-    def reconstruct(self, x: Any, rng: np.random.Generator) -> np.ndarray:
+    def reconstruct(self, x: Any, rng: np.random.Generator, condition: Any = None) -> np.ndarray:
         """Decoder mean at one draw z ~ q(z|x): (N, *data_shape)."""
         with ag.no_grad():
-            z = self.posterior(x).rsample(rng)
-            return self._mean_image(self.decode(z))
+            z = self.posterior(x, condition).rsample(rng)
+            return self._mean_image(self.decode(z, condition))
 
-    def encode(self, x: Any) -> np.ndarray:
+    def encode(self, x: Any, condition: Any = None) -> np.ndarray:
         """Posterior means μ(x): (N, d)."""
         with ag.no_grad():
-            return self.posterior(x).loc.data.copy()
+            return self.posterior(x, condition).loc.data.copy()
 
     def interpolate(self, x_a: Any, x_b: Any, steps: int = 8) -> np.ndarray:
         """Decoder means along the straight line from μ(x_a) to μ(x_b) in latent space.
