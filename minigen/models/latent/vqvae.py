@@ -48,12 +48,61 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.data import check_choice
+from minigen.distributions import Categorical
+from minigen.models.autoregressive.pixelcnn import ResidualBlock
 from minigen.nn import Conv2d, ConvTranspose2d, Module, ReLU, Sequential
+from minigen.nn.masked_conv import MaskedConv2d
 from minigen.nn.quantize import VectorQuantizer, code_perplexity, code_usage, nearest_code
+from minigen.optim import Adam
 
 from .autoencoder import LOSSES, reconstruction_loss
 
 EVAL_BATCH = 256
+
+
+class CodePrior(Module):
+    """Categorical PixelCNN over (h, w) maps of codes in {0, …, K−1}.
+
+    One-hot codes (N, K, h, w) → type-A masked k×k conv (the code at (i, j) is not seen) →
+    residual blocks with type-B masked convs (``pixelcnn.py``) → 1×1 convs to K logits per
+    position, so l_ij depends on the codes before (i, j) in raster order only:
+
+        log p(c) = Σ_ij [l_ij(c_<ij)]_{c_ij} − logsumexp_k [l_ij(c_<ij)]_k.
+
+    All K one-hot channels belong to the one "colour" c_ij, so one mask serves them all.
+    """
+
+    def __init__(self, num_codes: int, *, rng: np.random.Generator, channels: int = 32,
+                 num_blocks: int = 2, first_kernel: int = 3, kernel_size: int = 3) -> None:
+        super().__init__()
+        self.num_codes = int(num_codes)
+        self.first = MaskedConv2d(self.num_codes, 2 * channels, first_kernel, "A", rng=rng)
+        self.blocks = Sequential(*[ResidualBlock(channels, kernel_size, rng=rng)
+                                   for _ in range(num_blocks)])
+        self.hidden = Conv2d(2 * channels, 2 * channels, 1, rng=rng)
+        self.output = Conv2d(2 * channels, self.num_codes, 1, rng=rng)
+
+    def logits(self, codes: Any) -> Tensor:
+        """l_ij from c_<ij.  codes : (N, h, w) integers -> (N, h, w, K)."""
+        codes = np.asarray(codes)
+        dtype = self.output.weight.dtype
+        one_hot = np.eye(self.num_codes, dtype=dtype)[codes].transpose(0, 3, 1, 2)
+        h = self.blocks(self.first(Tensor(one_hot)))
+        return self.output(ag.relu(self.hidden(ag.relu(h)))).permute(0, 2, 3, 1)
+
+    def log_prob(self, codes: Any) -> Tensor:
+        """log p(c) = Σ_ij log softmax(l_ij)[c_ij], (N,)."""
+        return Categorical(self.logits(codes)).log_prob(np.asarray(codes)).sum(axis=(1, 2))
+
+    def sample(self, n: int, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+        """n code maps (n, h, w), drawn position by position in raster order."""
+        codes = np.zeros((int(n), *shape), dtype=np.int64)
+        with ag.no_grad():
+            for i in range(shape[0]):
+                for j in range(shape[1]):
+                    logits = self.logits(codes).data[:, i, j]  # depends on c_<ij only
+                    codes[:, i, j] = Categorical(logits).sample(rng)
+        return codes
 
 
 class VQVAE(Module):
@@ -70,7 +119,7 @@ class VQVAE(Module):
     beta : β, the weight of the commitment loss
     ema : update the codebook by moving averages (decay ``decay``) instead of by gradient
     loss : reconstruction loss "bce", "mse" or "mae" (see ``autoencoder.py``)
-    prior_channels, prior_blocks : size of the PixelCNN prior
+    prior_channels, prior_blocks : size of the PixelCNN prior (:class:`CodePrior`)
     """
 
     def __init__(
@@ -113,6 +162,9 @@ class VQVAE(Module):
               for layer in (ConvTranspose2d(hidden, hidden, 4, 2, 1, rng=rng), ReLU())],
             Conv2d(hidden, channels, 3, padding=1, rng=rng))
         self.register_buffer("codebook_initialised", np.array(False))
+        self.prior = CodePrior(num_embeddings, rng=rng, channels=prior_channels,
+                               num_blocks=prior_blocks)
+        self.register_buffer("prior_fitted", np.array(False))
 
     @property
     def dtype(self) -> np.dtype:
@@ -182,10 +234,50 @@ class VQVAE(Module):
         figures = {"reconstruction_mse": float(np.sum(squared) / np.asarray(x).size),
                    "code_usage": code_usage(codes, self.num_embeddings),
                    "code_perplexity": code_perplexity(codes, self.num_embeddings)}
+        if self.prior_fitted:
+            figures["prior_nll"] = float(-self.prior_log_prob(codes).mean())
         return figures
 
+    # ----- the prior over code maps ----------------------------------------------------
+    def prior_log_prob(self, codes: Any) -> np.ndarray:
+        """log p(c) under the PixelCNN prior, nats per code map.  codes : (N, h, w) -> (N,)."""
+        codes = np.asarray(codes)
+        with ag.no_grad():
+            return np.concatenate([self.prior.log_prob(codes[s:s + EVAL_BATCH]).data
+                                   for s in range(0, len(codes), EVAL_BATCH)]).astype(np.float64)
+
+    def fit_prior(
+        self, x: Any, rng: np.random.Generator, steps: int = 1000, batch_size: int = 64,
+        lr: float = 3e-3,
+    ) -> dict[str, float]:
+        """Fit the PixelCNN prior to the code maps of x by maximum likelihood.
+
+        The autoencoder is left as it is. x : (N, C, H, W). Returns the prior's NLL on x's
+        code maps (nats per map) before and after, and that of the uniform prior, h·w·log K.
+        """
+        codes = self.codes(x)
+        nll_before = float(-self.prior_log_prob(codes).mean())
+        optimizer = Adam(self.prior.parameters(), lr=lr)
+        for _ in range(int(steps)):
+            batch = codes[rng.integers(0, len(codes), min(batch_size, len(codes)))]
+            optimizer.zero_grad()
+            (-self.prior.log_prob(batch).mean()).backward()  # −E log p(c)
+            optimizer.step()
+        self.prior.zero_grad()
+        self.prior_fitted = np.array(True)
+        uniform = float(np.prod(self.code_shape) * np.log(self.num_embeddings))
+        return {"prior_nll_before": nll_before,
+                "prior_nll": float(-self.prior_log_prob(codes).mean()),
+                "uniform_nll": uniform}
+
+    def sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n code maps (n, h, w): from the prior once fitted, else uniform over the K codes."""
+        if self.prior_fitted:
+            return self.prior.sample(n, self.code_shape, rng)
+        return rng.integers(0, self.num_embeddings, (int(n), *self.code_shape))
+
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """σ(g(e_c)) for n code maps c drawn uniformly: (n, C, H, W)."""
-        codes = rng.integers(0, self.num_embeddings, (int(n), *self.code_shape))
+        """σ(g(e_c)) for n code maps c from ``sample_codes``: (n, C, H, W)."""
+        codes = self.sample_codes(n, rng)
         with ag.no_grad():
             return ag.sigmoid(self.decode_codes(codes)).data

@@ -3,11 +3,14 @@ vectors, the codebook starts on encoder outputs, usage/perplexity figures, and t
 PixelCNN prior over code maps (normalised, autoregressive, fitted, sampled from)."""
 
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import autograd as ag
 from minigen.models.latent.autoencoder import reconstruction_loss
 from minigen.models.latent.vqvae import VQVAE
 from minigen.nn.quantize import code_perplexity, code_usage
@@ -115,3 +118,56 @@ def test_shapes_are_checked():
         VQVAE((1, 6, 6), rng=np.random.default_rng(0), downsample=2)
     with pytest.raises(ValueError, match=r"\(N, \*\(1, 4, 4\)\)"):
         _model().loss(np.zeros((2, 1, 8, 8)))
+
+
+# ----- the PixelCNN prior over code maps --------------------------------------------------
+@pytest.mark.parametrize("num_codes", [2, 3])
+def test_prior_sums_to_one_over_every_code_map(num_codes):
+    model = _model(7, num_embeddings=num_codes)
+    for parameter in model.prior.parameters():  # far from uniform, so the check is sharp
+        parameter.data *= 3
+    maps = np.array(list(itertools.product(range(num_codes), repeat=4))).reshape(-1, 2, 2)
+    log_p = model.prior_log_prob(maps)
+    assert np.exp(log_p).sum() == pytest.approx(1.0, rel=1e-5)
+    assert np.std(log_p) > 0.1
+
+
+def test_prior_logits_at_a_position_ignore_that_code_and_every_later_one():
+    model = _model(8)
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 6, (3, 2, 2))
+    logits = model.prior.logits(codes).data
+    for position in range(4):
+        changed = codes.reshape(3, 4).copy()
+        changed[:, position:] = rng.integers(0, 6, (3, 4 - position))
+        other = model.prior.logits(changed.reshape(3, 2, 2)).data.reshape(3, 4, 6)
+        np.testing.assert_allclose(other[:, position], logits.reshape(3, 4, 6)[:, position],
+                                   rtol=1e-6)
+        if position < 3:  # …while earlier codes do matter
+            assert not np.allclose(other[:, 3], logits.reshape(3, 4, 6)[:, 3])
+
+
+def test_fitted_prior_learns_the_code_maps_and_sample_draws_from_it():
+    model = _model(9, prior_channels=8)
+    x = np.repeat(_images(1, 9), 16, axis=0)  # every image the same: one code map
+    target = model.codes(x[:1])[0]
+    result = model.fit_prior(x, np.random.default_rng(0), steps=60, batch_size=16, lr=1e-2)
+    assert result["prior_nll"] < 0.2 * result["prior_nll_before"]
+    assert result["uniform_nll"] == pytest.approx(4 * np.log(6))
+    assert bool(model.prior_fitted) and "prior_nll" in model.metrics(x)
+    codes = model.sample_codes(50, np.random.default_rng(1))
+    assert np.mean(np.all(codes == target, axis=(1, 2))) > 0.9
+    images = model.sample(5, np.random.default_rng(2))
+    expected = ag.sigmoid(model.decode_codes(model.sample_codes(5, np.random.default_rng(2))))
+    np.testing.assert_allclose(images, expected.data, rtol=1e-6)
+    restored = _model(10, prior_channels=8)
+    restored.load_state_dict(model.state_dict())
+    assert bool(restored.prior_fitted)
+
+
+def test_unfitted_model_samples_every_code_uniformly():
+    model = _model(11)
+    codes = model.sample_codes(3000, np.random.default_rng(0))
+    frequencies = np.bincount(codes.ravel(), minlength=6) / codes.size
+    np.testing.assert_allclose(frequencies, 1 / 6, atol=0.01)
+    assert "prior_nll" not in model.metrics(_images(2, 0))
