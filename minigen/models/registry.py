@@ -71,6 +71,32 @@ _SPECS: list[ModelSpec] = [
               "digits-binary", {"latent_dim": 16, "hidden": [256, 256],
                                 "likelihood": "bernoulli"},
               epochs=60, batch_size=128, lr=3e-3),
+    ModelSpec("beta_vae", "latent", "minigen.models.latent.beta_vae:BetaVAE",
+              "beta-VAE: the VAE with beta = 4 on the KL (simpler codes, blurrier images); "
+              "ELBO/IWAE reported at beta = 1",
+              "digits-binary", {"beta": 4.0, "latent_dim": 16, "hidden": [256, 256],
+                                "likelihood": "bernoulli"},
+              epochs=60, batch_size=128, lr=3e-3),
+    ModelSpec("cvae", "latent", "minigen.models.latent.conditional_vae:ConditionalVAE",
+              "conditional VAE: one-hot labels into encoder and decoder; sample(n, y=digits)",
+              "digits-binary", {"latent_dim": 16, "hidden": [256, 256],
+                                "likelihood": "bernoulli"},
+              epochs=60, batch_size=128, lr=3e-3, conditional=True),
+    # Two players, own optimisers (train_step); latent_dim 2 so latent.png shows the prior's shape.
+    ModelSpec("aae", "latent",
+              "minigen.models.latent.adversarial_autoencoder:AdversarialAutoencoder",
+              "adversarial autoencoder 64-256-256-2, codes pushed to a ring of 10 Gaussians "
+              "(prior: gaussian, mixture10, swissroll)",
+              "digits", {"latent_dim": 2, "prior": "mixture10", "hidden": [256, 256],
+                         "loss": "bce"},
+              epochs=40, batch_size=64),
+    # Sample after fit_prior (a PixelCNN on the 4x4 code maps); before it codes are uniform.
+    ModelSpec("vqvae", "latent", "minigen.models.latent.vqvae:VQVAE",
+              "VQ-VAE: conv encoder to a 4x4 map, 32 codes of size 16, straight-through, "
+              "beta = 0.25; code usage and perplexity reported",
+              "digits", {"num_embeddings": 32, "embedding_dim": 16, "hidden": 32,
+                         "downsample": 1, "beta": 0.25, "ema": False, "loss": "bce"},
+              epochs=20, batch_size=64, lr=2e-3),
     # Autoencoders are not generative (sample raises); they learn codes and reconstructions.
     ModelSpec("autoencoder", "latent", "minigen.models.latent.autoencoder:Autoencoder",
               "plain autoencoder 64-128-16 (MLP; conv=True for the conv variant), MSE on "
