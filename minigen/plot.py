@@ -285,13 +285,15 @@ def make_run_plots(
                                          num_classes, data_name)
             if images and hasattr(model, "reconstruct"):
                 originals = x_test[:16]
+                labels = {"y": y_test[:16]} if takes_labels(model.reconstruct) else {}
                 written.append(plot_reconstructions(
-                    originals, np.asarray(model.reconstruct(originals, rng)),
+                    originals, np.asarray(model.reconstruct(originals, rng, **labels)),
                     run_dir / "reconstructions.png"))
             if hasattr(model, "encode"):
                 subset = slice(0, 1000)
+                labels = {"y": y_test[subset]} if takes_labels(model.encode) else {}
                 written.append(plot_latent_scatter(
-                    np.asarray(model.encode(x_test[subset])),
+                    np.asarray(model.encode(x_test[subset], **labels)),
                     None if y_test is None else y_test[subset], run_dir / "latent.png"))
             if images and hasattr(model, "complete"):
                 given = x_test[:8]
