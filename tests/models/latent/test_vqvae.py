@@ -2,7 +2,6 @@
 vectors, the codebook starts on encoder outputs, usage/perplexity figures, and the
 PixelCNN prior over code maps (normalised, autoregressive, fitted, sampled from)."""
 
-
 import itertools
 
 import numpy as np
