@@ -17,11 +17,15 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: render to files, never open a window
 
+import matplotlib.colors  # noqa: E402
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autograd import no_grad  # noqa: E402
 from minigen.evaluate import takes_labels  # noqa: E402
+from minigen.nn import influence_map  # noqa: E402
+from minigen.nn.quantize import code_counts, code_perplexity  # noqa: E402
 
 DPI = 100
 UNKNOWN_GREY = 0.5  # the colour of pixels a completion was not given
@@ -145,15 +149,40 @@ def plot_reconstructions(x: Any, x_rec: Any, path: PathLike, nrow: int = 16) -> 
     return _save(fig, path)
 
 
-def plot_latent_scatter(z: Any, labels: Any, path: PathLike) -> str:
-    """The first two latent dimensions of z (N, d), coloured by label (d = 1: against 0)."""
+def top_variance_dims(z: Any, k: int = 2) -> np.ndarray:
+    """Indices of the ``k`` columns of z (N, d) with the largest variance, largest first.
+
+    Ties go to the lower index. A VAE's inactive units have codes near 0 for every input,
+    so the first two columns are often the least informative pair to draw.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    return np.argsort(-z.var(axis=0), kind="stable")[:k]
+
+
+def plot_latent_scatter(z: Any, labels: Any, path: PathLike, prior: Any = None) -> str:
+    """Latent codes z (N, d) on their two dimensions of largest variance, coloured by label.
+
+    d = 1: against 0. ``prior`` (M, d): samples from the prior, drawn in grey beneath the
+    codes on the same two dimensions (an adversarial autoencoder's target shape).
+    """
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"z must be (N, d) latent codes, got shape {z.shape}")
-    second = z[:, 1] if z.shape[1] > 1 else np.zeros(len(z))
+    dims = top_variance_dims(z) if z.shape[1] > 2 else np.arange(z.shape[1])
+    first = z[:, dims[0]]
+    second = z[:, dims[1]] if len(dims) > 1 else np.zeros(len(z))
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    if prior is not None:
+        prior = np.asarray(prior, dtype=np.float64)
+        if prior.ndim != 2 or prior.shape[1] != z.shape[1]:
+            raise ValueError(f"prior must be (M, {z.shape[1]}) samples like z, got shape "
+                             f"{prior.shape}")
+        prior_second = prior[:, dims[1]] if len(dims) > 1 else np.zeros(len(prior))
+        ax.scatter(prior[:, dims[0]], prior_second, s=4, color="0.75", alpha=0.6,
+                   label="prior samples", zorder=0)
     if labels is None:
-        ax.scatter(z[:, 0], second, s=6, alpha=0.7)
+        ax.scatter(first, second, s=6, alpha=0.7,
+                   label="codes" if prior is not None else None)
     else:
         labels = np.asarray(labels)
         if labels.shape != (len(z),):
@@ -162,16 +191,21 @@ def plot_latent_scatter(z: Any, labels: Any, path: PathLike) -> str:
         if len(classes) <= 10:  # a legend entry per class reads better than a colour scale
             for index, label in enumerate(classes):
                 chosen = labels == label
-                ax.scatter(z[chosen, 0], second[chosen], s=6, alpha=0.8, color=f"C{index}",
+                ax.scatter(first[chosen], second[chosen], s=6, alpha=0.8, color=f"C{index}",
                            label=str(label))
-            ax.legend(title="label", markerscale=2.5, fontsize="small", loc="center left",
-                      bbox_to_anchor=(1.01, 0.5))
         else:
-            points = ax.scatter(z[:, 0], second, c=labels, s=6, alpha=0.8, cmap="viridis")
+            points = ax.scatter(first, second, c=labels, s=6, alpha=0.8, cmap="viridis")
             fig.colorbar(points, ax=ax, label="label")
-    ax.set_xlabel("z[0]")
-    ax.set_ylabel("z[1]" if z.shape[1] > 1 else "(one latent dimension)")
-    ax.set_title(f"latent codes (first two of {z.shape[1]} dims)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(title=None if labels is None else "label", markerscale=2.5,
+                  fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_xlabel(f"z[{dims[0]}]")
+    ax.set_ylabel(f"z[{dims[1]}]" if len(dims) > 1 else "(one latent dimension)")
+    if z.shape[1] > 2:
+        title = f"latent codes: the 2 of {z.shape[1]} dims of largest variance"
+    else:
+        title = f"latent codes ({z.shape[1]}-D)"
+    ax.set_title(title + (", over prior samples (grey)" if prior is not None else ""))
     return _save(fig, path)
 
 
@@ -212,17 +246,222 @@ def plot_completions(x_top_given: Any, completions: Any, path: PathLike) -> str:
     return _save(_grid_figure(tiles, width=min(8.0, 0.6 * len(given) + 1)), path)
 
 
-def plot_chain(frames: Any, path: PathLike) -> str:
-    """Markov chains (T, N, C, H, W): one row per chain, one column per step."""
+def plot_chain(frames: Any, path: PathLike, title: str | None = None,
+               steps: Any = None) -> str:
+    """Markov chains (T, N, C, H, W): one row per chain, one column per frame.
+
+    steps : (T,) the step number of each frame, written under its column (default 0..T−1
+    unlabelled: consecutive steps).
+    """
     frames = np.asarray(frames, dtype=np.float64)
     if frames.ndim != 5:
         raise ValueError(f"frames must be (T, N, C, H, W), got shape {frames.shape}")
-    steps, chains = frames.shape[:2]
-    images = frames.transpose(1, 0, 2, 3, 4).reshape(steps * chains, *frames.shape[2:])
-    fig = _grid_figure([(_check_images(images, "frames"), steps,
-                         "Markov chain: one row per chain, steps left to right")],
-                       width=min(10.0, 0.6 * steps + 1))
+    count, chains = frames.shape[:2]
+    if steps is not None and len(steps) != count:
+        raise ValueError(f"steps must give one step number per frame ({count}), got "
+                         f"{len(steps)}")
+    images = frames.transpose(1, 0, 2, 3, 4).reshape(count * chains, *frames.shape[2:])
+    fig = _grid_figure([(_check_images(images, "frames"), count,
+                         title or "Markov chain: one row per chain, steps left to right")],
+                       width=min(10.0, 0.6 * count + 1))
+    if steps is not None:
+        ax = fig.axes[0]
+        ax.set_axis_on()
+        width = frames.shape[4]
+        ax.set_xticks([1 + column * (width + 1) + (width - 1) / 2 for column in range(count)])
+        ax.set_xticklabels([str(step) for step in steps], fontsize="small")
+        ax.set_yticks([])
+        ax.tick_params(length=0)
+        ax.set_xlabel("step")
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     return _save(fig, path)
+
+
+def _on_unit_range_of(images: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``images`` mapped to [0, 1] by the range convention of ``reference`` (clipped), so a
+    noisy copy of an image is drawn on the same grey scale as the image."""
+    low = -1.0 if reference.min() < 0 else 0.0
+    high = max(1.0, float(reference.max()))
+    return np.clip((images - low) / (high - low), 0.0, 1.0)
+
+
+def plot_denoising(clean: Any, corrupted: Any, denoised: Any, path: PathLike,
+                   nrow: int = 16) -> str:
+    """Clean images (N, C, H, W) above their corruptions above the model's clean estimates.
+
+    All three rows share the grey scale of ``clean`` (corrupted values outside it, e.g.
+    from Gaussian noise, are clipped for display).
+    """
+    clean = _check_images(clean, "clean")
+    corrupted, denoised = _check_images(corrupted, "corrupted"), _check_images(denoised,
+                                                                                "denoised")
+    if not clean.shape == corrupted.shape == denoised.shape:
+        raise ValueError(f"clean {clean.shape}, corrupted {corrupted.shape} and denoised "
+                         f"{denoised.shape} must have the same shape")
+    rows = [_on_unit_range_of(images, clean) for images in (clean, corrupted, denoised)]
+    fig = _grid_figure([(rows[0], nrow, "clean"), (rows[1], nrow, "corrupted"),
+                        (rows[2], nrow, "denoised")], width=8.0)
+    return _save(fig, path)
+
+
+def plot_code_usage(codes: Any, num_codes: int, path: PathLike, title: str | None = None
+                    ) -> str:
+    """Bar chart of how often each of the K = ``num_codes`` codes appears in ``codes``
+    (integer code indices, any shape); the title gives the perplexity exp(H(p̄)) and the
+    number of codes used."""
+    counts = code_counts(codes, num_codes)
+    if counts.sum() == 0:
+        raise ValueError(f"codes must hold at least one code index, got shape "
+                         f"{np.shape(codes)}")
+    perplexity = code_perplexity(codes, num_codes)
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.18 * num_codes + 2), 3.5))
+    ax.bar(np.arange(num_codes), counts, width=0.8)
+    ax.axhline(counts.sum() / num_codes, color="black", linewidth=0.8, linestyle="--",
+               label="uniform use")
+    ax.set_xlabel("code index")
+    ax.set_ylabel("count")
+    ax.set_xlim(-0.7, num_codes - 0.3)
+    ax.legend(loc="upper right", fontsize="small")
+    ax.set_title((title + "\n" if title else "") + f"perplexity {perplexity:.1f} of "
+                 f"{num_codes}, {int((counts > 0).sum())}/{num_codes} codes used")
+    return _save(fig, path)
+
+
+# ----- receptive fields of autoregressive image models -------------------------------
+class _LogitsAsImage:
+    """A model's ``logits`` seen as (N, 1, H, W), one number per pixel, for influence_map.
+
+    Vector models (FVSBN, NADE, MADE) return (N, D) in raster order; models with several
+    parameters per pixel (RNADE's (N, D, 3, K)) are summed over them, which is non-zero
+    wherever one of them depends on the input (up to an exact cancellation, which random
+    inputs make improbable).
+    """
+
+    def __init__(self, model: Any, shape: tuple[int, int]) -> None:
+        self.model, self.shape = model, shape
+
+    def parameters(self) -> list[Any]:
+        return self.model.parameters()
+
+    def logits(self, x: Any) -> Any:
+        height, width = self.shape
+        out = self.model.logits(x)
+        if out.shape[0] != x.shape[0] or math.prod(out.shape[1:]) % (height * width):
+            raise ValueError(f"{type(self.model).__name__}.logits returned shape {out.shape}; "
+                             f"expected (N, 1, {height}, {width}), (N, {height * width}) or "
+                             f"(N, {height * width}, ...) for images (N, 1, {height}, {width})")
+        per_pixel = out.reshape(out.shape[0], height * width, -1).sum(axis=2)
+        return per_pixel.reshape(out.shape[0], 1, height, width)
+
+
+FUTURE, INFLUENCES, BLIND, TARGET, LEAK = range(5)
+_FIELD_COLOURS = {FUTURE: ("white", "later pixel"), INFLUENCES: ("#3b75af", "earlier, seen"),
+                  BLIND: ("#f28e2b", "earlier, NOT seen (blind spot or out of reach)"),
+                  TARGET: ("black", "target pixel"), LEAK: ("#d62728", "later, seen (leak!)")}
+
+
+def _image_shape(model: Any, shape: tuple[int, int] | None) -> tuple[int, int]:
+    if shape is not None:
+        return int(shape[0]), int(shape[1])
+    data_shape = tuple(getattr(model, "data_shape", ()))
+    if len(data_shape) != 3 or data_shape[0] != 1:
+        raise ValueError(f"{type(model).__name__} has data_shape {data_shape!r}; pass shape="
+                         "(H, W) for a model of one-channel images")
+    return data_shape[1], data_shape[2]
+
+
+def receptive_field(model: Any, pixel: tuple[int, int], shape: tuple[int, int] | None = None
+                    ) -> np.ndarray:
+    """Each pixel's role for the logit of ``pixel``: (H, W) ints, one of FUTURE,
+    INFLUENCES, BLIND, TARGET, LEAK.
+
+    "Earlier" is the model's generation order: raster order, or ``model.order`` (the
+    dimensions in generation order, as MADE's current mask has it). The influence is
+    :func:`minigen.nn.influence_map`'s, i.e. the support of ∂l_ij/∂x computed by autograd.
+    BLIND marks every earlier pixel the logit cannot see: a blind spot of the architecture
+    (PixelCNN's wedge up and to the right) or pixels beyond the reach of a finite stack.
+    """
+    height, width = _image_shape(model, shape)
+    i, j = pixel
+    influence = influence_map(_LogitsAsImage(model, (height, width)), i, j, (height, width))
+    order = np.asarray(getattr(model, "order", np.arange(height * width)))
+    rank = np.empty(height * width, dtype=np.int64)
+    rank[order] = np.arange(height * width)  # rank[d]: when dimension d is generated
+    earlier = (rank < rank[i * width + j]).reshape(height, width)
+    roles = np.where(earlier, np.where(influence, INFLUENCES, BLIND),
+                     np.where(influence, LEAK, FUTURE))
+    roles[i, j] = LEAK if influence[i, j] else TARGET
+    return roles
+
+
+def _draw_field(ax: Any, roles: np.ndarray, title: str) -> None:
+    colours = matplotlib.colors.ListedColormap([_FIELD_COLOURS[k][0] for k in range(5)])
+    ax.imshow(roles, cmap=colours, vmin=-0.5, vmax=4.5, interpolation="nearest")
+    height, width = roles.shape
+    ax.set_xticks(np.arange(-0.5, width), minor=True)
+    ax.set_yticks(np.arange(-0.5, height), minor=True)
+    ax.grid(which="minor", color="0.6", linewidth=0.6)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    blind = int((roles == BLIND).sum())
+    earlier = blind + int((roles == INFLUENCES).sum())
+    ax.set_title(f"{title}\nsees {earlier - blind} of {earlier} earlier pixels", fontsize=10)
+
+
+def _field_figure(panels: list[tuple[np.ndarray, str]], suptitle: str) -> Any:
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels) + 0.4, 3.9),
+                             squeeze=False)
+    for ax, (roles, title) in zip(axes[0], panels):
+        _draw_field(ax, roles, title)
+    present = sorted(set().union(*(np.unique(roles).tolist() for roles, _ in panels)))
+    handles = [matplotlib.patches.Patch(facecolor=_FIELD_COLOURS[k][0], edgecolor="0.4",
+                                        label=_FIELD_COLOURS[k][1]) for k in present]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize="small",
+               frameon=False)
+    fig.suptitle(suptitle)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def wedge_pixel(shape: tuple[int, int]) -> tuple[int, int]:
+    """A pixel below and left of the centre, (⌊5H/8⌋, ⌊W/4⌋): far enough from the right edge
+    that a PixelCNN's blind spot, the wedge up and to its right, fits in the image."""
+    height, width = shape
+    return 5 * height // 8, width // 4
+
+
+def default_pixels(shape: tuple[int, int]) -> list[tuple[int, int]]:
+    """The pixels a one-model receptive-field figure shows: the centre and
+    :func:`wedge_pixel`."""
+    height, width = shape
+    return [(height // 2, width // 2), wedge_pixel(shape)]
+
+
+def plot_receptive_field(model: Any, path: PathLike, pixels: Any = None,
+                         shape: tuple[int, int] | None = None) -> str:
+    """Which earlier pixels reach the logit of each of ``pixels`` (default
+    :func:`default_pixels`), one panel per pixel."""
+    shape = _image_shape(model, shape)
+    pixels = default_pixels(shape) if pixels is None else [tuple(p) for p in pixels]
+    panels = [(receptive_field(model, pixel, shape), f"pixel {pixel}") for pixel in pixels]
+    return _save(_field_figure(panels, f"receptive field of {type(model).__name__}"), path)
+
+
+def plot_receptive_fields(models: dict[str, Any], path: PathLike,
+                          pixel: tuple[int, int] | None = None,
+                          shape: tuple[int, int] | None = None) -> str:
+    """Several models side by side, each the receptive field of the same ``pixel``
+    (default :func:`wedge_pixel`, where a PixelCNN's blind spot shows)."""
+    if not models:
+        raise ValueError("models must name at least one model, got an empty dict")
+    shapes = {name: _image_shape(model, shape) for name, model in models.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"models must share one image shape, got {shapes}")
+    common = next(iter(shapes.values()))
+    pixel = wedge_pixel(common) if pixel is None else tuple(pixel)
+    panels = [(receptive_field(model, pixel, common), name) for name, model in models.items()]
+    return _save(_field_figure(panels, f"receptive field of pixel {pixel} on "
+                                       f"{common[0]}×{common[1]} images"), path)
 
 
 # ----- everything that applies to one trained model -----------------------------------
@@ -250,6 +489,36 @@ def _plot_samples(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Gen
     return [plot_image_grid(samples, path, 8, title)]
 
 
+def _has_method(model: Any, name: str) -> bool:
+    """A capability is a method: an attribute that merely shares the name (a Parameter
+    called ``logits``) does not count."""
+    return callable(getattr(model, name, None))
+
+
+CHAIN_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200)  # frames shown: burn-in, then mixing
+
+
+def _plot_chains(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Generator
+                 ) -> str:
+    """chain.png: 4 chains from uniform noise (burn-in: do they reach digits?) above 4 from
+    test images (mixing: do they leave their digit for others?)."""
+    starts = x_test[:4]
+    binary = bool(np.isin(starts, (0, 1)).all())
+    noise = rng.random(starts.shape) < 0.5 if binary else rng.random(starts.shape)
+    frames = np.asarray(model.chain(np.concatenate([noise.astype(starts.dtype), starts]),
+                                    CHAIN_STEPS[-1], rng))
+    return plot_chain(frames[list(CHAIN_STEPS)], path, steps=CHAIN_STEPS,
+                      title=f"{type(model).__name__} chains: rows 1–4 start from noise, "
+                            "rows 5–8 from test images")
+
+
+def _plot_denoising(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Generator
+                    ) -> str:
+    clean = x_test[:16]
+    corrupted = np.asarray(model.corrupt(clean, rng))
+    return plot_denoising(clean, corrupted, np.asarray(model.denoise(corrupted)), path)
+
+
 def make_run_plots(
     model: Any,
     run_dir: PathLike,
@@ -264,14 +533,18 @@ def make_run_plots(
     loss.png always; samples.png (an image grid, or 2-D points over the data; conditional
     models, those whose ``sample`` takes ``y=``, one row per class; none when ``sample``
     raises NotImplementedError, as a plain autoencoder's does); reconstructions.png
-    with ``reconstruct``; latent.png with ``encode``; completions.png with ``complete``
-    (images only).
+    with ``reconstruct``; latent.png with ``encode`` (over prior samples with
+    ``sample_prior``); completions.png with ``complete`` (images only); chain.png with
+    ``chain``; denoising.png with ``corrupt`` and ``denoise``; codebook.png with ``codes``
+    and ``num_embeddings`` (a VQ-VAE); receptive_field.png with ``logits`` on one-channel
+    images.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     written = [plot_loss(history, run_dir / "loss.png")]
-    images = np.asarray(x_test).ndim == 4
-    points = np.asarray(x_test).ndim == 2 and x_test.shape[1] == 2
+    x_test = np.asarray(x_test)
+    images = x_test.ndim == 4
+    points = x_test.ndim == 2 and x_test.shape[1] == 2
     conditional = takes_labels(model.sample)
     num_classes = None
     if conditional:
@@ -292,13 +565,28 @@ def make_run_plots(
             if hasattr(model, "encode"):
                 subset = slice(0, 1000)
                 labels = {"y": y_test[subset]} if takes_labels(model.encode) else {}
+                codes = np.asarray(model.encode(x_test[subset], **labels))
+                prior = (np.asarray(model.sample_prior(len(codes), rng))
+                         if _has_method(model, "sample_prior") else None)
                 written.append(plot_latent_scatter(
-                    np.asarray(model.encode(x_test[subset], **labels)),
-                    None if y_test is None else y_test[subset], run_dir / "latent.png"))
+                    codes, None if y_test is None else y_test[subset], run_dir / "latent.png",
+                    prior=prior))
             if images and hasattr(model, "complete"):
                 given = x_test[:8]
                 draws = np.stack([np.asarray(model.complete(given, rng)) for _ in range(3)])
                 written.append(plot_completions(given, draws, run_dir / "completions.png"))
+            if images and _has_method(model, "chain"):
+                written.append(_plot_chains(model, run_dir / "chain.png", x_test, rng))
+            if images and _has_method(model, "corrupt") and _has_method(model, "denoise"):
+                written.append(_plot_denoising(model, run_dir / "denoising.png", x_test, rng))
+            if _has_method(model, "codes") and hasattr(model, "num_embeddings"):
+                written.append(plot_code_usage(
+                    model.codes(x_test), model.num_embeddings, run_dir / "codebook.png",
+                    title=f"code usage over {len(x_test)} test images ({data_name})"))
+        if images and x_test.shape[1] == 1 and _has_method(model, "logits"):
+            # outside no_grad: the influence of each input pixel is read off autograd
+            written.append(plot_receptive_field(model, run_dir / "receptive_field.png",
+                                                shape=x_test.shape[2:]))
     finally:
         model.train(was_training)
     return written

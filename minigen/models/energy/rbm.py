@@ -159,6 +159,11 @@ class RBM(Module):
                 frames.append(v)
         return np.stack(frames).reshape(len(frames), len(v), *self.data_shape)
 
+    def chain(self, v0: Any, steps: int, rng: np.random.Generator) -> np.ndarray:
+        """Every frame of a Gibbs chain, (steps + 1, N, *data_shape) (the name the GSN's
+        chain shares, so plots find both)."""
+        return self.gibbs_chain(v0, steps, rng, every=1)
+
     # ----- training ----------------------------------------------------------------
     def train_step(self, x: Any, rng: np.random.Generator) -> dict[str, float]:
         """One CD-k (or PCD-k) update on the batch x : (N, *data_shape)."""
