@@ -1,51 +1,42 @@
 """One VAE training step, minigen vs PyTorch CPU, in the same process.
 
+    python benchmarks/vae_bench.py [--rounds 7] [--phase-seconds 0.25] [--threads 1]
+
 Network (issue 3): encoder 64 → 256 → 256 → 2·16 (μ, log σ), mirrored decoder 16 → 256 →
 256 → 64 Bernoulli logits, batch 128, Adam, float32; the step is forward (one
-reparameterised draw, closed-form KL), backward and the optimiser update.
+reparameterised draw, closed-form KL), backward and the optimiser update. Torch gets our
+weights, and both losses must agree on the same ε before anything is timed.
 
-Fairness: both run in one process with the same weights, alternating phases for
-``--rounds`` rounds; before each timed phase we sleep 0.3 s and make one untimed step
-(the other library's BLAS/OpenMP threads keep spinning for a while and slow the next
-phase). The table reports median per-step times and the median of per-round ratios.
-glibc's malloc trimming makes torch's times swing, so the script re-executes itself with
-MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ set, and with ``--threads`` BLAS/OpenMP
-threads for both libraries (default 1: on a shared 2-core machine two spinning thread
-pools per library oversubscribe the cores and both times swing by 10×).
-
-    python benchmarks/vae_bench.py [--rounds 7] [--steps 50] [--threads 1]
+Timing is benchmarks/harness.py's: the script re-executes itself with the glibc malloc
+settings (torch's times swing with malloc trimming) and ``--threads`` BLAS/OpenMP threads
+for both libraries (default 1: on a shared 2-core machine two spinning thread pools per
+library oversubscribe the cores and both times swing by 10×); both run alternating phases
+for ``--rounds`` rounds, each preceded by a 0.3 s pause and one untimed step. The table
+reports median per-step times and the median of per-round ratios. Needs torch.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import sys
-import time
+# Run as `python benchmarks/vae_bench.py`, Python puts benchmarks/ first on sys.path,
+# so the sibling harness imports by name.
+import harness
 
-parser = argparse.ArgumentParser(description="One VAE training step, minigen vs PyTorch CPU.")
-parser.add_argument("--rounds", type=int, default=7)
-parser.add_argument("--steps", type=int, default=50, help="timed steps per phase")
-parser.add_argument("--threads", type=int, default=1,
-                    help="BLAS/OpenMP threads for both libraries (1: steady on a shared box)")
-ARGS = parser.parse_args()
+ARGS = harness.start(__doc__)  # before NumPy: pins BLAS threads, may re-execute
 
-# Environment read once at start-up (glibc malloc, BLAS pools): re-execute with it set.
-SETTINGS = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824",
-            **{name: str(ARGS.threads) for name in
-               ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
-if any(os.environ.get(key) != value for key, value in SETTINGS.items()):
-    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **SETTINGS})
+import os  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from minigen.models.latent.vae import VAE  # noqa: E402
 from minigen.optim import Adam  # noqa: E402
 
-torch.set_num_threads(ARGS.threads)
+torch = harness.import_torch(ARGS.threads)
+if torch is None:
+    sys.exit("vae_bench.py compares against the same network in torch: install torch")
 
 BATCH, DATA_DIM, LATENT, HIDDEN = 128, 64, 16, (256, 256)
 
@@ -79,7 +70,6 @@ def torch_loss(encoder, decoder, x: torch.Tensor, noise: torch.Tensor) -> torch.
 
 
 def main() -> None:
-    args = ARGS
     rng = np.random.default_rng(0)
     x = (rng.uniform(size=(BATCH, 1, 8, 8)) < 0.4).astype(np.float32)
     model = VAE((1, 8, 8), rng=rng, latent_dim=LATENT, hidden=HIDDEN)
@@ -106,37 +96,22 @@ def main() -> None:
         torch_loss(encoder, decoder, x_torch, torch.randn(BATCH, LATENT)).backward()
         torch_optimizer.step()
 
-    def timed(step) -> float:
-        time.sleep(0.3)
-        step()  # untimed: warms caches and lets the other library's threads go quiet
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        return (time.perf_counter() - start) / args.steps
-
-    ours_times, torch_times, ratios = [], [], []
-    for round_index in range(args.rounds):
-        if round_index % 2 == 0:
-            ours_time, torch_time = timed(ours_step), timed(torch_step)
-        else:
-            torch_time, ours_time = timed(torch_step), timed(ours_step)
-        ours_times.append(ours_time)
-        torch_times.append(torch_time)
-        ratios.append(ours_time / torch_time)
+    [row] = harness.compare({"step": ours_step}, {"step": torch_step},
+                            ARGS.rounds, ARGS.phase_seconds)
 
     print(f"VAE training step, batch {BATCH}, encoder {DATA_DIM}→{HIDDEN[0]}→{HIDDEN[1]}→"
-          f"2·{LATENT}, mirrored decoder, Adam, float32 ({args.rounds} rounds × "
-          f"{args.steps} steps; numpy {np.__version__}, torch {torch.__version__} with "
-          f"{torch.get_num_threads()} thread(s) and BLAS threads = {args.threads}, "
+          f"2·{LATENT}, mirrored decoder, Adam, float32 ({ARGS.rounds} rounds × "
+          f"≥ {ARGS.phase_seconds} s phases; numpy {np.__version__}, torch {torch.__version__} "
+          f"with {torch.get_num_threads()} thread(s) and BLAS threads = {ARGS.threads}, "
           f"{platform.machine()}, load average {os.getloadavg()[0]:.1f})")
     print()
-    print("| implementation | median ms / step | ratio to torch |")
-    print("|---|---:|---:|")
-    print(f"| minigen (NumPy autograd) | {1e3 * np.median(ours_times):.3f} | "
-          f"{np.median(ratios):.2f}× (median of rounds) |")
-    print(f"| PyTorch CPU | {1e3 * np.median(torch_times):.3f} | 1.00× |")
+    print(harness.markdown_table(
+        ["implementation", "median ms / step", "ratio to torch"],
+        [["minigen (NumPy autograd)", f"{1e3 * row.ours_seconds:.3f}",
+          f"{row.ratio:.2f}× (median of rounds)"],
+         ["PyTorch CPU", f"{1e3 * row.torch_seconds:.3f}", "1.00×"]]))
     print()
-    print("per-round ratios: " + ", ".join(f"{r:.2f}" for r in ratios))
+    print("per-round ratios: " + ", ".join(f"{r:.2f}" for r in row.round_ratios))
 
 
 if __name__ == "__main__":
