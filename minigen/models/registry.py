@@ -19,6 +19,8 @@ The model protocol (every registered class follows it):
   ``encode(x) -> ndarray (N, d)`` (latent means, for scatter plots),
   ``complete(x_top, rng)``, ``metrics(x, rng) -> dict[str, float]`` (model-specific
   figures such as code perplexity), ``num_free_parameters()`` for counting models.
+  Plots also look for ``chain(x0, steps, rng) -> (T, N, *data_shape)``, ``corrupt(x, rng)``
+  with ``denoise(x_noisy)``, ``codes(x)`` with ``num_embeddings``, ``sample_prior(n, rng)``.
 """
 
 from __future__ import annotations
