@@ -246,35 +246,47 @@ def plot_completions(x_top_given: Any, completions: Any, path: PathLike) -> str:
     return _save(_grid_figure(tiles, width=min(8.0, 0.6 * len(given) + 1)), path)
 
 
+def _label_steps(ax: Any, steps: Any, width: int) -> None:
+    """Write the step number of each column of a chain grid under it."""
+    ax.set_axis_on()
+    ax.set_xticks([1 + column * (width + 1) + (width - 1) / 2 for column in range(len(steps))])
+    ax.set_xticklabels([str(step) for step in steps], fontsize="small")
+    ax.set_yticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
 def plot_chain(frames: Any, path: PathLike, title: str | None = None,
                steps: Any = None) -> str:
-    """Markov chains (T, N, C, H, W): one row per chain, one column per frame.
+    """Markov chains: one row per chain, one column per frame.
 
-    steps : (T,) the step number of each frame, written under its column (default 0..T−1
-    unlabelled: consecutive steps).
+    frames : (T, N, C, H, W), or a dict of such arrays (same T), one panel per entry
+        titled by its key (e.g. chains started from noise and from data).
+    steps : (T,) the step number of each frame, written under its columns (default
+        unlabelled: consecutive steps).
     """
-    frames = np.asarray(frames, dtype=np.float64)
-    if frames.ndim != 5:
-        raise ValueError(f"frames must be (T, N, C, H, W), got shape {frames.shape}")
-    count, chains = frames.shape[:2]
+    groups = frames if isinstance(frames, dict) else {"": frames}
+    tiles, count, width = [], None, 0
+    for name, group in groups.items():
+        group = np.asarray(group, dtype=np.float64)
+        if group.ndim != 5 or (count is not None and group.shape[0] != count):
+            raise ValueError(f"frames must be (T, N, C, H, W) with one T for every group, got "
+                             f"shape {group.shape}" + (f" for {name!r}" if name else ""))
+        count, width = group.shape[0], group.shape[4]
+        images = group.transpose(1, 0, 2, 3, 4).reshape(-1, *group.shape[2:])
+        tiles.append((_check_images(images, "frames"), count, name))
+    if not tiles:
+        raise ValueError("frames must hold at least one group of chains, got an empty dict")
     if steps is not None and len(steps) != count:
         raise ValueError(f"steps must give one step number per frame ({count}), got "
                          f"{len(steps)}")
-    images = frames.transpose(1, 0, 2, 3, 4).reshape(count * chains, *frames.shape[2:])
-    fig = _grid_figure([(_check_images(images, "frames"), count,
-                         title or "Markov chain: one row per chain, steps left to right")],
-                       width=min(10.0, 0.6 * count + 1))
+    fig = _grid_figure(tiles, width=min(10.0, 0.6 * count + 1))
+    fig.suptitle(title or "Markov chains: one row per chain, steps left to right")
     if steps is not None:
-        ax = fig.axes[0]
-        ax.set_axis_on()
-        width = frames.shape[4]
-        ax.set_xticks([1 + column * (width + 1) + (width - 1) / 2 for column in range(count)])
-        ax.set_xticklabels([str(step) for step in steps], fontsize="small")
-        ax.set_yticks([])
-        ax.tick_params(length=0)
-        ax.set_xlabel("step")
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+        for ax in fig.axes:
+            _label_steps(ax, steps, width)
+        fig.axes[-1].set_xlabel("step")
     return _save(fig, path)
 
 
@@ -500,16 +512,18 @@ CHAIN_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200)  # frames shown: burn-in, th
 
 def _plot_chains(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Generator
                  ) -> str:
-    """chain.png: 4 chains from uniform noise (burn-in: do they reach digits?) above 4 from
-    test images (mixing: do they leave their digit for others?)."""
+    """chain.png: 4 chains from uniform noise (burn-in) above 4 from test images (mixing),
+    frames at ``CHAIN_STEPS``."""
     starts = x_test[:4]
     binary = bool(np.isin(starts, (0, 1)).all())
     noise = rng.random(starts.shape) < 0.5 if binary else rng.random(starts.shape)
     frames = np.asarray(model.chain(np.concatenate([noise.astype(starts.dtype), starts]),
-                                    CHAIN_STEPS[-1], rng))
-    return plot_chain(frames[list(CHAIN_STEPS)], path, steps=CHAIN_STEPS,
-                      title=f"{type(model).__name__} chains: rows 1–4 start from noise, "
-                            "rows 5–8 from test images")
+                                    CHAIN_STEPS[-1], rng))[list(CHAIN_STEPS)]
+    groups = {"from uniform noise: does the chain reach digits?": frames[:, :len(starts)],
+              "from test images: does it move on to other digits (mixing)?":
+                  frames[:, len(starts):]}
+    return plot_chain(groups, path, steps=CHAIN_STEPS,
+                      title=f"{type(model).__name__} Markov chains, one row per chain")
 
 
 def _plot_denoising(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Generator
