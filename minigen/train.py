@@ -7,6 +7,9 @@ One loop serves every family, dispatching on what the model exposes (the protoco
 * ``train_step(x, rng)``: the model updates itself (two players, contrastive divergence)
   with the optimisers it lists in ``optimizers()``.
 
+A model with a second stage, ``fit_prior(x_train, rng)`` (the VQ-VAE's PixelCNN prior over
+its codes), has it fitted in the last epoch, before that epoch is evaluated and saved.
+
 After every epoch the model is evaluated on the test split (the IWAE bound, which costs
 k forward passes, only after the last epoch) and a checkpoint is written, so a crash
 loses at most one epoch. All randomness (initialisation, shuffling, the
@@ -276,9 +279,15 @@ def train(
             step, means = _train_epoch(model, optimizers, loader, rng, history, step,
                                        conditional, bar)
             last = epoch == config["epochs"]  # the IWAE bound costs k passes: last epoch only
+            second_stage = {}
+            if last and hasattr(model, "fit_prior"):
+                # Two-stage models (VQ-VAE) fit their prior on the finished encoder's codes.
+                bar.set_postfix_str("fitting the prior")
+                fitted = model.fit_prior(x_train, rng)  # figures on the training codes
+                second_stage = {f"train_{name}": value for name, value in fitted.items()}
             metrics = evaluate(model, x_test, test_labels, rng=np.random.default_rng(
                 [config["seed"], epoch]), iwae_k=config["iwae_k"] if last else None)
-            history["test"].append({"epoch": epoch, "step": step, **metrics})
+            history["test"].append({"epoch": epoch, "step": step, **second_stage, **metrics})
             if "loss" in metrics:
                 means["test_loss"] = metrics["loss"]
             bar.set_postfix({name: f"{mean:.4g}" for name, mean in means.items()})

@@ -17,7 +17,9 @@ The model protocol (every registered class follows it):
   ``log_prob(x) -> ndarray`` (exact nats per example), ``logits(x)``,
   ``elbo(x, rng)``, ``iwae(x, k, rng)`` (per-example ndarrays), ``reconstruct(x, rng)``,
   ``encode(x) -> ndarray (N, d)`` (latent means, for scatter plots),
-  ``complete(x_top, rng)``, ``metrics(x, rng) -> dict[str, float]`` (model-specific
+  ``complete(x_top, rng)``, ``fit_prior(x_train, rng) -> dict[str, float]`` (a second
+  stage the trainer runs after the last epoch, e.g. the VQ-VAE's code prior),
+  ``metrics(x, rng) -> dict[str, float]`` (model-specific
   figures such as code perplexity), ``num_free_parameters()`` for counting models.
   Plots also look for ``chain(x0, steps, rng) -> (T, N, *data_shape)``, ``corrupt(x, rng)``
   with ``denoise(x_noisy)``, ``codes(x)`` with ``num_embeddings``, ``sample_prior(n, rng)``.
