@@ -180,6 +180,27 @@ class TwoPlayerToy(Module):
         return self._fake(n, rng).data
 
 
+class TwoStageCoins(PixelCoins):
+    """PixelCoins with a second stage: ``fit_prior`` counts its calls and the steps before it."""
+
+    def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator) -> None:
+        super().__init__(data_shape, rng=rng)
+        self.register_buffer("steps_seen", np.array(0))
+        self.register_buffer("fits", np.array(0))
+
+    def loss(self, x: Any, rng: np.random.Generator) -> ag.Tensor:
+        if self.training:  # evaluation calls loss too, in eval mode
+            self.steps_seen = self.steps_seen + 1
+        return super().loss(x, rng)
+
+    def fit_prior(self, x: Any, rng: np.random.Generator) -> dict[str, float]:
+        self.fits = self.fits + 1
+        return {"prior_nll": 1.5, "steps_before_fit": float(self.steps_seen)}
+
+    def metrics(self, x: Any, rng: np.random.Generator) -> dict[str, float]:
+        return {"fits_before_evaluation": float(self.fits)}
+
+
 def dummy_spec(name: str, target: str, data: str = DATA, **fields: Any) -> ModelSpec:
     fields = {"epochs": 2, "batch_size": 500, "lr": 0.1, **fields}
     return ModelSpec(name, "test", f"tests.test_train:{target}", f"dummy {target}", data,
@@ -194,6 +215,7 @@ DUMMY_SPECS = [
     dummy_spec("test-conditional", "ConditionalCoins", data="digits-binary", conditional=True,
                batch_size=600),
     dummy_spec("test-two-player", "TwoPlayerToy", data="ring", batch_size=1000),
+    dummy_spec("test-two-stage", "TwoStageCoins", epochs=3),
 ]
 
 
@@ -317,6 +339,17 @@ def test_the_iwae_bound_is_computed_after_the_last_epoch_only() -> None:
     assert ["iwae_50" in entry for entry in result.history["test"]] == [False, False, True]
     assert all("elbo" in entry for entry in result.history["test"])
     assert "iwae_50" in result.metrics
+
+
+def test_second_stage_is_fitted_once_after_the_last_epoch_and_before_its_evaluation() -> None:
+    result = train("test-two-stage", seed=0, progress=False)
+    model, history = result.model, result.history
+    assert int(model.fits) == 1
+    last = history["test"][-1]
+    assert last["train_steps_before_fit"] == last["step"] == int(model.steps_seen)
+    assert [entry["fits_before_evaluation"] for entry in history["test"]] == [0.0, 0.0, 1.0]
+    assert result.metrics["train_prior_nll"] == 1.5 and "prior_nll" not in result.metrics
+    assert not any("train_prior_nll" in entry for entry in history["test"][:-1])
 
 
 def test_two_player_model_is_trained_by_its_own_step_and_optimizers(tmp_path: Any) -> None:
