@@ -594,9 +594,12 @@ def make_run_plots(
             if images and _has_method(model, "corrupt") and _has_method(model, "denoise"):
                 written.append(_plot_denoising(model, run_dir / "denoising.png", x_test, rng))
             if _has_method(model, "codes") and hasattr(model, "num_embeddings"):
+                code_maps = np.asarray(model.codes(x_test))
+                where = "×".join(map(str, code_maps.shape[1:])) + " code maps of "
                 written.append(plot_code_usage(
-                    model.codes(x_test), model.num_embeddings, run_dir / "codebook.png",
-                    title=f"code usage over {len(x_test)} test images ({data_name})"))
+                    code_maps, model.num_embeddings, run_dir / "codebook.png",
+                    title=f"code usage over the {where}{len(x_test)} test images "
+                          f"({data_name})"))
         if images and x_test.shape[1] == 1 and _has_method(model, "logits"):
             # outside no_grad: the influence of each input pixel is read off autograd
             written.append(plot_receptive_field(model, run_dir / "receptive_field.png",

@@ -149,3 +149,203 @@ def test_mismatched_or_malformed_inputs_name_the_shapes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         plot.plot_points_2d(np.zeros((4, 3)), tmp_path / "p.png")
     assert not list(tmp_path.iterdir())
+
+
+# ----- figures of issues 4 and 5: receptive fields, chains, denoising, codes, priors ----
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[list[dict]]:
+    """What each saved figure drew, per axes: images, scatter points, labels, tick labels."""
+    figures: list[list[dict]] = []
+    save = plot._save
+
+    def record_then_save(fig, path):
+        figures.append([{
+            "images": [np.asarray(image.get_array()) for image in ax.images],
+            "points": [(np.asarray(c.get_offsets()), c.get_zorder(),
+                        np.asarray(c.get_facecolor())) for c in ax.collections],
+            "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(), "title": ax.get_title(),
+            "xticklabels": [label.get_text() for label in ax.get_xticklabels()],
+        } for ax in fig.axes])
+        return save(fig, path)
+
+    monkeypatch.setattr(plot, "_save", record_then_save)
+    return figures
+
+
+def _tiny_pixelcnn(shape=(1, 5, 5)):
+    from minigen.models.autoregressive.pixelcnn import PixelCNN
+    return PixelCNN(shape, rng=np.random.default_rng(0), channels=2, first_kernel=3,
+                    kernel_size=3, num_blocks=2)
+
+
+def test_drawn_receptive_field_is_the_influence_map_and_shows_the_pixelcnn_blind_spot(
+    tmp_path: Path, drawn: list
+) -> None:
+    from minigen.nn import influence_map
+    model = _tiny_pixelcnn()
+    i, j = 2, 1
+    assert_valid_png(plot.plot_receptive_field(model, tmp_path / "rf.png", pixels=[(i, j)]))
+    roles = drawn[0][0]["images"][0]
+    influence = influence_map(model, i, j, (5, 5))
+    np.testing.assert_array_equal(np.isin(roles, [plot.INFLUENCES, plot.LEAK]), influence)
+    assert roles[i, j] == plot.TARGET
+    # Raster past: rows above and the row's left; row offset −1 is reached by one type-A
+    # step (column +1 at most) and type-B steps that never move right, so (i−1, j+2..) is
+    # out of reach at any depth: the blind spot.
+    assert roles[i - 1, j + 2] == roles[i - 1, j + 3] == plot.BLIND
+    assert roles[i - 1, j + 1] == plot.INFLUENCES
+    assert not np.isin(plot.LEAK, roles)
+
+
+def test_vector_models_fields_follow_their_order_and_window(tmp_path: Path) -> None:
+    from minigen.models.autoregressive.fvsbn import FVSBN
+    from minigen.models.autoregressive.made import MADE
+    from minigen.models.autoregressive.nade import NADE
+    rng = np.random.default_rng(0)
+    raster = np.arange(16).reshape(4, 4)
+    nade = plot.receptive_field(NADE((1, 4, 4), rng=rng, hidden_size=5), (2, 1))
+    np.testing.assert_array_equal(nade == plot.INFLUENCES, raster < 9)  # the whole past
+    fvsbn = plot.receptive_field(FVSBN((1, 4, 4), rng=rng, window=3), (2, 2))
+    np.testing.assert_array_equal(fvsbn == plot.INFLUENCES, (raster >= 7) & (raster < 10))
+    np.testing.assert_array_equal(fvsbn == plot.BLIND, raster < 7)  # AR(3) misses the rest
+    made = MADE((1, 4, 4), rng=rng, hidden_sizes=[32], num_masks=1, ordering="random")
+    roles = plot.receptive_field(made, (1, 1))
+    rank = np.argsort(made.order).reshape(4, 4)  # when each pixel is generated
+    assert not np.isin(plot.LEAK, roles)
+    np.testing.assert_array_equal(np.isin(roles, [plot.INFLUENCES, plot.BLIND]),
+                                  rank < rank[1, 1])
+
+
+def test_plot_receptive_fields_draws_one_panel_per_model(tmp_path: Path, drawn: list) -> None:
+    from minigen.models.autoregressive.diagonal_bilstm import DiagonalBiLSTM
+    models = {"PixelCNN": _tiny_pixelcnn(),
+              "Diagonal BiLSTM": DiagonalBiLSTM((1, 5, 5), rng=np.random.default_rng(0),
+                                                channels=2, num_layers=1)}
+    assert_valid_png(plot.plot_receptive_fields(models, tmp_path / "rfs.png", (2, 1)))
+    pixelcnn, bilstm = drawn[0][0]["images"][0], drawn[0][1]["images"][0]
+    assert "PixelCNN" in drawn[0][0]["title"] and "BiLSTM" in drawn[0][1]["title"]
+    assert (pixelcnn == plot.BLIND).any() and not (bilstm == plot.BLIND).any()
+    with pytest.raises(ValueError, match="one image shape"):
+        plot.plot_receptive_fields({"a": _tiny_pixelcnn(), "b": _tiny_pixelcnn((1, 6, 6))},
+                                   tmp_path / "bad.png")
+
+
+def _tiny(name: str):
+    """Tiny real models with (or without) the capabilities the hooks look for."""
+    rng = np.random.default_rng(0)
+    if name == "rbm":
+        from minigen.models.energy.rbm import RBM
+        return RBM((1, 4, 4), rng=rng, num_hidden=3)
+    if name == "gsn":
+        from minigen.models.energy.gsn import GSN
+        return GSN((1, 4, 4), rng=rng, hidden=[8])
+    if name == "dae":
+        from minigen.models.latent.denoising_autoencoder import DenoisingAutoencoder
+        return DenoisingAutoencoder((1, 4, 4), rng=rng, hidden=[8], latent_dim=3)
+    if name == "pixelcnn":
+        return _tiny_pixelcnn((1, 4, 4))
+    if name == "vqvae":
+        from minigen.models.latent.vqvae import VQVAE
+        return VQVAE((1, 4, 4), rng=rng, num_embeddings=4, embedding_dim=2, hidden=4,
+                     prior_channels=4, prior_blocks=1)
+    from minigen.models.latent.adversarial_autoencoder import AdversarialAutoencoder
+    return AdversarialAutoencoder((1, 4, 4), rng=rng, latent_dim=2, prior="mixture10",
+                                  hidden=[8], discriminator_hidden=[4])
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("rbm", {"samples.png", "chain.png"}),
+    ("gsn", {"samples.png", "reconstructions.png", "chain.png"}),  # corrupt, but no denoise
+    ("dae", {"reconstructions.png", "latent.png", "denoising.png"}),
+    ("pixelcnn", {"samples.png", "completions.png", "receptive_field.png"}),
+    ("vqvae", {"samples.png", "reconstructions.png", "codebook.png"}),
+    ("aae", {"samples.png", "reconstructions.png", "latent.png"}),
+])
+def test_each_capability_hook_fires_exactly_for_the_models_that_have_it(
+    tmp_path: Path, name: str, expected: set
+) -> None:
+    x = (np.random.default_rng(1).random((12, 1, 4, 4)) < 0.4).astype(np.float32)
+    written = plot.make_run_plots(_tiny(name), tmp_path, x, np.arange(12) % 3, HISTORY,
+                                  np.random.default_rng(0), "tiny")
+    assert {Path(p).name for p in written} == {"loss.png"} | expected
+    for path in written:
+        assert_valid_png(path)
+
+
+def test_rbm_and_gsn_chains_return_every_frame_from_x0(tmp_path: Path) -> None:
+    x0 = (np.random.default_rng(1).random((3, 1, 4, 4)) < 0.5).astype(np.float32)
+    for name in ("rbm", "gsn"):
+        frames = _tiny(name).chain(x0, 5, np.random.default_rng(0))
+        assert frames.shape == (6, 3, 1, 4, 4)
+        np.testing.assert_array_equal(frames[0], x0)
+        assert np.isin(frames, (0, 1)).all()
+    rbm = _tiny("rbm")
+    np.testing.assert_array_equal(rbm.chain(x0, 5, np.random.default_rng(2)),
+                                  rbm.gibbs_chain(x0, 5, np.random.default_rng(2), every=1))
+
+
+def test_chain_groups_get_one_panel_each_with_step_numbers(tmp_path: Path, drawn: list
+                                                           ) -> None:
+    frames = _images(4 * 2).reshape(4, 2, 1, 8, 8)
+    steps = [0, 1, 10, 100]
+    assert_valid_png(plot.plot_chain({"from noise": frames, "from data": frames},
+                                     tmp_path / "chain.png", steps=steps))
+    assert [ax["title"] for ax in drawn[0]] == ["from noise", "from data"]
+    assert all(ax["xticklabels"] == [str(s) for s in steps] for ax in drawn[0])
+    with pytest.raises(ValueError, match="one T for every group"):
+        plot.plot_chain({"a": frames, "b": frames[:3]}, tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="one step number per frame"):
+        plot.plot_chain(frames, tmp_path / "bad.png", steps=[0, 1])
+
+
+def test_denoising_rows_share_the_clean_images_grey_scale(tmp_path: Path, drawn: list
+                                                          ) -> None:
+    clean = _images(3)
+    corrupted = clean.copy()
+    corrupted[:, :, 0, 0] = -0.7  # Gaussian noise can leave [0, 1]; it must not rescale
+    plot.plot_denoising(clean, corrupted, clean, tmp_path / "denoising.png")
+    rows = [ax["images"][0] for ax in drawn[0]]
+    assert [ax["title"] for ax in drawn[0]] == ["clean", "corrupted", "denoised"]
+    noisy = np.zeros_like(rows[0], dtype=bool)
+    noisy[1, [1 + k * 9 for k in range(3)]] = True  # tile k's top-left pixel (padding 1)
+    np.testing.assert_allclose(rows[1][~noisy], rows[0][~noisy])
+    np.testing.assert_allclose(rows[2], rows[0])
+    assert (rows[1][noisy] == 0).all()  # clipped to black, not a shifted grey scale
+
+
+def test_code_usage_title_gives_the_perplexity_of_the_counts(tmp_path: Path, drawn: list
+                                                             ) -> None:
+    codes = np.array([[0, 0], [1, 3]])  # frequencies 1/2, 1/4, 0, 1/4 over K = 4
+    assert_valid_png(plot.plot_code_usage(codes, 4, tmp_path / "codes.png"))
+    perplexity = 2 ** 1.5  # exp(H) with H = 1.5 bits
+    assert f"perplexity {perplexity:.1f} of 4, 3/4 codes used" in drawn[0][0]["title"]
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(2, 12)),
+                  elements=st.floats(-100, 100)))
+def test_top_variance_dims_have_variance_at_least_every_other_dim(z: np.ndarray) -> None:
+    dims = plot.top_variance_dims(z)
+    variance = z.var(axis=0)
+    assert len(set(dims.tolist())) == 2 and variance[dims[0]] >= variance[dims[1]]
+    others = np.delete(variance, dims)
+    assert (others <= variance[dims[1]]).all()
+
+
+def test_latent_scatter_draws_the_active_dims_over_grey_prior_samples(
+    tmp_path: Path, drawn: list
+) -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 0.01, (50, 6))  # collapsed units, but for dims 4 and 1
+    z[:, 4] *= 300
+    z[:, 1] *= 100
+    prior = rng.normal(size=(40, 6))
+    assert_valid_png(plot.plot_latent_scatter(z, rng.integers(0, 3, 50), tmp_path / "l.png",
+                                              prior=prior))
+    ax = drawn[0][0]
+    assert (ax["xlabel"], ax["ylabel"]) == ("z[4]", "z[1]")
+    offsets, zorder, colour = ax["points"][0]  # drawn first and beneath: the prior
+    np.testing.assert_allclose(offsets, prior[:, [4, 1]])
+    assert zorder < min(points[1] for points in ax["points"][1:])
+    np.testing.assert_allclose(colour[0, :3], colour[0, 0])  # grey
+    with pytest.raises(ValueError, match=r"prior must be \(M, 6\)"):
+        plot.plot_latent_scatter(z, None, tmp_path / "bad.png", prior=prior[:, :2])
