@@ -14,16 +14,7 @@ from minigen.models.autoregressive.gated_pixelcnn import GatedPixelCNN
 from minigen.models.autoregressive.pixelcnn import PixelCNN
 from minigen.models.autoregressive.row_lstm import RowLSTM
 from minigen.nn.masked_conv import influence_map
-
-FACTORIES = {
-    "pixelcnn": lambda shape, rng: PixelCNN(shape, rng=rng, channels=8, first_kernel=3,
-                                            num_blocks=2),
-    "gated_pixelcnn": lambda shape, rng: GatedPixelCNN(shape, rng=rng, channels=8,
-                                                       first_kernel=3, num_layers=2),
-    "row_lstm": lambda shape, rng: RowLSTM(shape, rng=rng, channels=8, first_kernel=3),
-    "diagonal_bilstm": lambda shape, rng: DiagonalBiLSTM(shape, rng=rng, channels=8,
-                                                         num_layers=2),
-}
+from tests.models.autoregressive.helpers import IMAGE_MODELS, perturb, small_model
 
 
 def measured_field(model, height, width):
@@ -63,22 +54,25 @@ def through(field, offsets):
     return out
 
 
-def perturb(model, rng, scale=1.0):
-    for parameter in model.parameters():
-        parameter.data = parameter.data + scale * rng.standard_normal(parameter.shape).astype(
-            parameter.dtype)
+TWO_LAYERS = {  # so the connections between layers are checked as well
+    "pixelcnn": {"num_blocks": 2},
+    "gated_pixelcnn": {"num_layers": 2},
+    "row_lstm": {"num_layers": 2},
+    "diagonal_bilstm": {"num_layers": 2},
+}
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 @pytest.mark.parametrize("shape", [(5, 5), (4, 6)])
 def test_no_logit_depends_on_its_own_pixel_or_a_later_one(name, shape):
+    model = small_model(name, (1, *shape), seed=1, dtype=np.float32, channels=8,
+                        **TWO_LAYERS[name])
     rng = np.random.default_rng(1)
-    model = FACTORIES[name]((1, *shape), rng)
     for _ in range(2):  # the initial weights, then weights moved far from them
         field = measured_field(model, *shape)
         assert not np.any(field & ~raster_past(*shape))
         assert np.any(field)
-        perturb(model, rng, scale=2.0)
+        perturb(model, rng, noise=2.0)
 
 
 @pytest.mark.parametrize("first_kernel,kernel_size,num_blocks", [(3, 3, 2), (5, 3, 1)])
@@ -94,7 +88,7 @@ def test_pixelcnn_field_is_the_blind_spot_pattern(first_kernel, kernel_size, num
 
 def test_pixelcnn_misses_earlier_pixels_up_and_to_the_right():
     model = PixelCNN((1, 7, 7), rng=np.random.default_rng(3), channels=8, first_kernel=3,
-                     num_blocks=3)
+                     kernel_size=3, num_blocks=3)
     i, j = 5, 3
     field = influence_map(model, i, j, (7, 7))
     # d rows up, the view to the right reaches only column j + d ...
@@ -130,7 +124,7 @@ def test_gated_pixelcnn_sees_every_earlier_pixel_within_reach(first_kernel, kern
 
 def test_deep_gated_pixelcnn_sees_the_whole_past_with_no_blind_spot():
     model = GatedPixelCNN((1, 5, 5), rng=np.random.default_rng(5), channels=8,
-                          first_kernel=3, num_layers=4)
+                          first_kernel=3, kernel_size=3, num_layers=4)
     np.testing.assert_array_equal(measured_field(model, 5, 5), raster_past(5, 5))
 
 
@@ -175,5 +169,5 @@ def test_row_lstm_field_widens_by_one_column_each_side_per_row_up():
 @pytest.mark.parametrize("shape", [(5, 5), (4, 6), (6, 3)])
 def test_diagonal_bilstm_sees_the_whole_past_after_one_layer(num_layers, shape):
     model = DiagonalBiLSTM((1, *shape), rng=np.random.default_rng(8), channels=8,
-                           num_layers=num_layers)
+                           first_kernel=3, num_layers=num_layers)
     np.testing.assert_array_equal(measured_field(model, *shape), raster_past(*shape))
