@@ -33,25 +33,28 @@ from tests.models.autoregressive.helpers import (
     toy_binary_data,
 )
 
-SEEDS = st.integers(0, 2**31)
+ANY_SEED = st.integers(0, 2**31)
 
 
 def vectors(min_dims: int, max_dims: int) -> st.SearchStrategy:
     return st.integers(min_dims, max_dims).map(lambda num_dims: (num_dims,))
 
 
-def configurations(shapes: st.SearchStrategy, **hparams: st.SearchStrategy) -> st.SearchStrategy:
+def configurations(shapes: st.SearchStrategy, seeds: st.SearchStrategy = ANY_SEED,
+                   **hparams: st.SearchStrategy) -> st.SearchStrategy:
     """(data_shape, hparams overriding SMALL_HPARAMS, seed) triples."""
-    return st.tuples(shapes, st.fixed_dictionaries(hparams), SEEDS)
+    return st.tuples(shapes, st.fixed_dictionaries(hparams), seeds)
 
 
-IMAGES_UP_TO_3X3 = st.tuples(st.just(1), st.integers(1, 3), st.integers(1, 3))
+# The image models cost ~10 ms an example: 3 shapes × 3 seeds, which hypothesis exhausts.
+SMALL_IMAGES = configurations(st.sampled_from([(1, 1, 1), (1, 2, 4), (1, 3, 3)]),
+                              seeds=st.integers(0, 2))
 ENUMERABLE = {  # configurations small enough to enumerate every binary input
     "fvsbn": configurations(vectors(1, 10), window=st.none() | st.integers(1, 10)),
     "nade": configurations(vectors(1, 9), hidden_size=st.integers(1, 6)),
     "made": configurations(vectors(1, 8), num_masks=st.integers(1, 3),
                            ordering=st.sampled_from(["natural", "random"])),
-    **{name: configurations(IMAGES_UP_TO_3X3) for name in IMAGE_MODELS},
+    **{name: SMALL_IMAGES for name in IMAGE_MODELS},
 }
 CAUSAL_VECTOR_MODELS = {  # the image models' causality: test_receptive_fields.py
     "fvsbn": configurations(vectors(2, 8)),
@@ -59,15 +62,16 @@ CAUSAL_VECTOR_MODELS = {  # the image models' causality: test_receptive_fields.p
     "rnade": configurations(vectors(1, 6), hidden_size=st.integers(1, 4),
                             num_components=st.integers(1, 3)),
 }
-TINY = {  # (data_shape, hparams) for finite differences through every parameter
+TINY = {  # (data_shape, hparams) for finite differences through every parameter; the layers'
+    # channel mixing has its own gradchecks (tests/nn, test_row_lstm, test_diagonal_bilstm)
     "fvsbn": ((4,), {"window": 2}),
     "nade": ((4,), {"hidden_size": 3}),
     "made": ((3,), {"hidden_sizes": (4, 4), "num_masks": 2, "ordering": "random"}),
     "rnade": ((3,), {"hidden_size": 2, "num_components": 2}),
-    "pixelcnn": ((1, 2, 2), {"channels": 2, "num_blocks": 1}),
-    "gated_pixelcnn": ((1, 2, 2), {"channels": 2, "num_layers": 2}),
-    "row_lstm": ((1, 2, 2), {"channels": 2, "num_layers": 1}),
-    "diagonal_bilstm": ((1, 2, 2), {"channels": 2, "num_layers": 1}),
+    "pixelcnn": ((1, 2, 2), {"channels": 1, "num_blocks": 1}),
+    "gated_pixelcnn": ((1, 2, 2), {"channels": 1, "num_layers": 2}),
+    "row_lstm": ((1, 2, 2), {"channels": 1, "num_layers": 1}),
+    "diagonal_bilstm": ((1, 2, 2), {"channels": 1, "num_layers": 1}),
 }
 TRAINABLE = {  # hparams, Adam learning rate
     "fvsbn": ({}, 0.05),
@@ -153,7 +157,7 @@ def test_loss_gradcheck(name):
     data_shape, hparams = TINY[name]
     model = small_model(name, data_shape, seed=10, noise=0.5, **hparams)
     model.eval()  # MADE: one fixed mask while finite differences call the loss many times
-    x = random_inputs(name, data_shape, 4, seed=11)
+    x = random_inputs(name, data_shape, 2, seed=11)
     assert ag.gradcheck(lambda *params: model.loss(x), model.parameters())
 
 
