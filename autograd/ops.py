@@ -305,8 +305,11 @@ def sigmoid(x: Any) -> Tensor:
 
 def relu(x: Any) -> Tensor:
     x = as_tensor(x)
-    positive = (x.data > 0).astype(x.dtype)
-    return record(x.data * positive, (x,), lambda g: (g * positive,), "relu")
+
+    def vjp(g: Tensor) -> tuple:
+        return (where(x.data > 0, g, 0),)  # d relu = 1 where x > 0, else 0
+
+    return record(np.maximum(x.data, 0), (x,), vjp, "relu")
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
