@@ -1,5 +1,5 @@
 """``python -m minigen``: the same command line as the ``minigen`` console script."""
 
-from minigen.cli import main
+from minigen.cli import console_main
 
-raise SystemExit(main())
+console_main()

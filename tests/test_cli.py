@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from minigen import cli
 from minigen.cli import main, parse_overrides
 from minigen.models.registry import REGISTRY
 from tests.test_plot import assert_valid_png
@@ -203,3 +204,33 @@ def test_python_dash_m_minigen_runs_and_fails_cleanly(tmp_path: Path) -> None:
                              env=env, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
     assert missing.stderr.strip() == "minigen eval: error: run directory no/run does not exist"
+
+
+class _Restarted(Exception):
+    pass
+
+
+def test_console_script_restarts_itself_on_one_blas_thread_when_none_is_chosen(monkeypatch):
+    for name in cli.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    calls = []
+
+    def fake_execv(path, args):
+        calls.append((path, list(args), {n: os.environ[n] for n in cli.BLAS_THREAD_VARIABLES}))
+        raise _Restarted
+
+    monkeypatch.setattr(os, "execv", fake_execv)
+    monkeypatch.setattr(sys, "argv", ["minigen", "list"])
+    with pytest.raises(_Restarted):
+        cli.console_main()
+    assert calls == [(sys.executable, [sys.executable, "-m", "minigen", "list"],
+                      dict.fromkeys(cli.BLAS_THREAD_VARIABLES, "1"))]
+
+
+def test_console_script_keeps_the_users_thread_choice(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(os, "execv", lambda *args: pytest.fail("restarted despite the choice"))
+    monkeypatch.setattr(cli, "main", lambda argv=None: 0)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.console_main()
+    assert exit_info.value.code == 0 and os.environ["OMP_NUM_THREADS"] == "2"
