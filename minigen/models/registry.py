@@ -126,6 +126,11 @@ _SPECS: list[ModelSpec] = [
               "digits", {"hidden": [], "latent_dim": 100, "loss": "mse", "penalty": "kl",
                          "sparsity_target": 0.05, "beta": 0.3},
               epochs=100, batch_size=64, lr=3e-3),
+    # Closed-form ML fit from running statistics (train_step): exact after one pass.
+    ModelSpec("ppca", "latent", "minigen.models.latent.linear_gaussian:ProbabilisticPCA",
+              "probabilistic PCA, d = 8: W, sigma^2 from the eigenvalues of the data covariance; "
+              "NLL is a density in nats (can be negative); mean-field ELBO gap reported",
+              "digits", {"latent_dim": 8}, epochs=1, batch_size=500),
     # --- autoregressive vector models (FVSBN, NADE, RNADE, MADE) ------------------------
     ModelSpec("fvsbn", "autoregressive", "minigen.models.autoregressive.fvsbn:FVSBN",
               "logistic regression on the previous pixels (window=k: AR(k)); "
