@@ -145,6 +145,8 @@ def plot_reconstructions(x: Any, x_rec: Any, path: PathLike, nrow: int = 16) -> 
     if x.shape != x_rec.shape:
         raise ValueError(f"x has shape {x.shape} but x_rec has shape {x_rec.shape}; "
                          "they must match")
+    # on the data's grey scale: a Gaussian mean slightly below 0 is not a [−1, 1] image
+    x_rec = _on_unit_range_of(x_rec, x)
     fig = _grid_figure([(x, nrow, "data"), (x_rec, nrow, "reconstruction")], width=8.0)
     return _save(fig, path)
 
@@ -498,7 +500,8 @@ def _plot_samples(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Gen
         return [plot_points_2d(samples, path, x_test, labels)]
     title = (f"samples, one row per class ({data_name})" if num_classes is not None
              else f"samples ({data_name})")
-    return [plot_image_grid(samples, path, 8, title)]
+    # on the data's grey scale: Gaussian samples of [0, 1] data dip below 0
+    return [plot_image_grid(_on_unit_range_of(samples, x_test), path, 8, title)]
 
 
 def _has_method(model: Any, name: str) -> bool:
