@@ -28,7 +28,9 @@ K. Kavukcuoglu (2016), "Conditional Image Generation with PixelCNN Decoders", Ne
 Deviations: unconditional (no class or embedding term h in the gates); one binary channel
 with a Bernoulli output instead of 256-way colour channels; the vertical-to-horizontal
 link takes the shifted pre-activation as in the paper's figure, but the first layer is a
-plain gated layer with no residual (its input has one channel).
+plain gated layer with no residual (its input has one channel). The default depth, 8
+layers, gives R = 9: every column of an 8×8 image (4 layers, R = 5, were ~1 nat per
+image worse on a validation split of the digits).
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class GatedPixelCNN(AutoregressiveImageModel):
         channels: int = 16,
         first_kernel: int = 5,
         kernel_size: int = 3,
-        num_layers: int = 4,
+        num_layers: int = 8,
     ) -> None:
         super().__init__()
         self.data_shape = self.check_data_shape(data_shape, "GatedPixelCNN")
