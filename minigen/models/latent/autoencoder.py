@@ -82,7 +82,35 @@ def not_generative(model: Module) -> str:
             "from. Use reconstruct(x) or encode(x); for samples train a VAE ('vae').")
 
 
-class Autoencoder(Module):
+class AutoencoderReadout:
+    """What every deterministic autoencoder shows the outside world, from two methods.
+
+    A class using it defines ``code(x) -> Tensor`` (the encoder f) and
+    ``decode_logits(code) -> Tensor`` (the decoder g, before the sigmoid).
+    """
+
+    def reconstruct(self, x: Any, rng: np.random.Generator | None = None) -> np.ndarray:
+        """x̂ = σ(g(f(x))) in [0, 1].  x : (N, *data_shape) -> (N, *data_shape)."""
+        with ag.no_grad():
+            return ag.sigmoid(self.decode_logits(self.code(x))).data
+
+    def encode(self, x: Any) -> np.ndarray:
+        """The codes h = f(x).  x : (N, *data_shape) -> (N, code size)."""
+        with ag.no_grad():
+            return self.code(x).data
+
+    def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
+        """Per-pixel reconstruction MSE and MAE, and the mean code activation."""
+        with ag.no_grad():
+            code = self.code(x)
+            reconstruction = ag.sigmoid(self.decode_logits(code)).data
+        return reconstruction_metrics(x, reconstruction, code.data)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError(not_generative(self))
+
+
+class Autoencoder(AutoencoderReadout, Module):
     """Deterministic encoder and decoder trained to reconstruct their input.
 
     Parameters
@@ -181,26 +209,6 @@ class Autoencoder(Module):
     def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
         """Mean over the batch of ℓ(x, σ(g(f(x)))); ``rng`` is unused (deterministic)."""
         return reconstruction_loss(self(x), x, self.loss_kind)
-
-    def reconstruct(self, x: Any, rng: np.random.Generator | None = None) -> np.ndarray:
-        """x̂ = σ(g(f(x))) in [0, 1].  x : (N, *data_shape) -> (N, *data_shape)."""
-        with ag.no_grad():
-            return ag.sigmoid(self(x)).data
-
-    def encode(self, x: Any) -> np.ndarray:
-        """The codes h = f(x).  x : (N, *data_shape) -> (N, latent_dim)."""
-        with ag.no_grad():
-            return self.code(x).data
-
-    def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
-        """Per-pixel reconstruction MSE and MAE, and the mean code activation."""
-        with ag.no_grad():
-            code = self.code(x)
-            reconstruction = ag.sigmoid(self.decode_logits(code)).data
-        return reconstruction_metrics(x, reconstruction, code.data)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError(not_generative(self))
 
     def extra_repr(self) -> str:
         return (f"data_shape={self.data_shape}, hidden={self.hidden}, latent_dim="

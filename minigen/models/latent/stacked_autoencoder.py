@@ -38,10 +38,10 @@ from minigen.nn import Linear, Module, Sequential
 from minigen.nn.tied import TiedLinear
 from minigen.optim import Adam, Optimizer
 
-from .autoencoder import LOSSES, not_generative, reconstruction_loss, reconstruction_metrics
+from .autoencoder import LOSSES, AutoencoderReadout, reconstruction_loss
 
 
-class StackedAutoencoder(Module):
+class StackedAutoencoder(AutoencoderReadout, Module):
     """A deep sigmoid autoencoder with greedy layer-wise pretraining.
 
     Parameters
@@ -148,26 +148,9 @@ class StackedAutoencoder(Module):
     def optimizers(self) -> dict[str, Optimizer]:
         return {"adam": self._optimizer}
 
-    def reconstruct(self, x: Any, rng: np.random.Generator | None = None) -> np.ndarray:
-        """x̂ through every layer.  x : (N, *data_shape) -> (N, *data_shape) in (0, 1)."""
-        with ag.no_grad():
-            return ag.sigmoid(self(x)).data
-
-    def encode(self, x: Any) -> np.ndarray:
-        """The codes h_K.  x : (N, *data_shape) -> (N, n_K)."""
-        with ag.no_grad():
-            return self.code(x).data
-
     def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
         """Per-pixel reconstruction MSE and MAE, mean code activation, current stage."""
-        with ag.no_grad():
-            code = self.code(x)
-            reconstruction = ag.sigmoid(self.decode_logits(code)).data
-        return {**reconstruction_metrics(x, reconstruction, code.data),
-                "stage": float(self.stage)}
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError(not_generative(self))
+        return {**super().metrics(x, rng), "stage": float(self.stage)}
 
     def extra_repr(self) -> str:
         return (f"data_shape={self.data_shape}, hidden={self.hidden}, tied={self.tied}, "
