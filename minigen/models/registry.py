@@ -31,6 +31,8 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from minigen.models.base import PlayerSettings
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -46,6 +48,8 @@ class ModelSpec:
     batch_size: int = 64
     lr: float = 1e-3
     conditional: bool = False  # True: the model takes labels (loss(..., y=), sample(..., y=))
+    # Models that train themselves (minigen.models.base.TrainsItself): settings per player
+    players: dict[str, PlayerSettings] = field(default_factory=dict)
 
     def model_class(self) -> type:
         module_name, class_name = self.target.split(":")

@@ -3,6 +3,7 @@
 from .activations import ELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
 from .attention import MultiheadAttention, causal_mask, scaled_dot_product_attention
 from .dropout import Dropout, dropout
+from .ema import ExponentialMovingAverage
 from .embedding import Embedding
 from .layers import Conv2d, ConvTranspose2d, Flatten, Linear, uniform_init
 from .masked import MaskedLinear, made_masks
@@ -15,7 +16,8 @@ from .tied import TiedLinear
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU", "Embedding",
-    "Flatten", "GRU", "GRUCell", "Identity", "LSTM", "LSTMCell", "LayerNorm", "LeakyReLU",
+    "ExponentialMovingAverage", "Flatten", "GRU", "GRUCell", "Identity", "LSTM", "LSTMCell",
+    "LayerNorm", "LeakyReLU",
     "Linear", "MaskedConv2d", "MaskedLinear", "Module", "MultiheadAttention", "Parameter",
     "RNN", "RNNCell", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softplus", "Tanh",
     "TiedLinear", "VectorQuantizer", "causal_mask", "dropout", "gru_step", "influence_map",

@@ -1,0 +1,236 @@
+"""What a minigen model is: one base class, and the capabilities a model declares.
+
+Open this file to write a new model. The trainer (``minigen.train``), the evaluator
+(``minigen.evaluate``), the plots (``minigen.plot``) and the CLI read only what is declared
+here: a model *is* an :class:`ExplicitDensity` or a :class:`LatentVariable` by inheriting
+from it, and nothing probes for methods by name.
+
+The batch
+---------
+A batch is a ``dict[str, np.ndarray]`` of aligned arrays, each with the N examples on its
+first axis (:data:`Batch`). ``"x"`` is always there: the data the model generates (images
+NCHW as floats, 2-D points (N, 2), integer tokens (N, T)). Other fields carry what a model
+may condition on; the data set decides which fields exist, the model which it uses:
+
+========== =================================================================
+field      meaning
+========== =================================================================
+``y``      class labels, int (N,) (conditional VAE, conditional GAN, guidance)
+``source`` the paired input image of an image-to-image model; ``x`` is its target
+``x_b``    a second, unpaired domain drawn beside ``x`` (CycleGAN)
+``text``   caption tokens, int (N, T)
+========== =================================================================
+
+A model lists the fields besides ``x`` that it takes in :attr:`Model.conditions`; the
+trainer passes exactly those as keyword arguments: ``loss(x, rng, y=labels)``. Whether a
+model is conditional is that one tuple.
+
+Training: two ways
+------------------
+* By gradient (the default): ``loss(x, rng, **conditions)`` returns a scalar Tensor, the
+  mean over the batch in nats (or the model's stated unit); the trainer runs one Adam over
+  ``parameters()`` at the run's ``--lr``.
+* By its own algorithm (:class:`TrainsItself`): two or three players (GANs, the AAE),
+  contrastive divergence, greedy stages, counting. The model names its players and their
+  parameters in :meth:`TrainsItself.players`; the trainer builds one optimiser per player
+  from the run's ``--lr`` and the registry's :class:`PlayerSettings`, hands them over with
+  :meth:`TrainsItself.set_optimizers`, and calls ``train_step(x, rng, **conditions)``,
+  which reads as its algorithm with :meth:`TrainsItself.step_player`.
+
+Around every training step the trainer calls two hooks, no-ops unless a model needs them:
+:meth:`Model.before_step` (the VQ-VAE starts its codebook on the first batch's encoder
+outputs) and :meth:`Model.after_step` (MADE moves to its next mask; a weight EMA updates).
+``loss`` itself has no side effects.
+
+Every method that draws takes an explicit ``np.random.Generator`` called ``rng``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from autograd import Tensor
+from minigen.nn import Module, Parameter
+from minigen.optim import SGD, Adam, Optimizer
+
+Batch = dict[str, np.ndarray]
+"""Aligned arrays by field name; ``"x"`` always present (see the module docstring)."""
+
+CONDITION_FIELDS = ("y", "source", "x_b", "text")
+
+
+class Model(Module, ABC):
+    """Every minigen model: a :class:`~minigen.nn.Module` that trains and samples.
+
+    Class attributes a model sets when the default is wrong for it:
+
+    conditions : the batch fields besides ``x`` that ``loss``, ``sample`` and the other
+        methods take as keywords, e.g. ``("y",)``; empty for an unconditional model
+    generative : False for a model that learns codes or reconstructions but cannot draw new
+        data (plain autoencoders); the evaluator then skips sample quality
+    uses_learning_rate : False for a model fitted without one (counting, closed-form
+        fits); the trainer refuses ``--lr`` for it
+    loss_unit : what ``loss`` is measured in, for plots and tables
+    """
+
+    conditions: ClassVar[tuple[str, ...]] = ()
+    generative: ClassVar[bool] = True
+    uses_learning_rate: ClassVar[bool] = True
+    loss_unit: ClassVar[str] = "nats"
+
+    @abstractmethod
+    def loss(self, x: Any, rng: np.random.Generator, **conditions: Any) -> Tensor:
+        """Scalar Tensor to minimise: the mean over the batch x : (N, *data_shape)."""
+
+    @abstractmethod
+    def sample(self, n: int, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
+        """n new examples (n, *data_shape) in data space."""
+
+    def before_step(self, x: Any, rng: np.random.Generator) -> None:
+        """Called by the trainer before each training step's loss; default: nothing."""
+
+    def after_step(self) -> None:
+        """Called by the trainer after each optimiser step; default: nothing."""
+
+    def is_conditional(self) -> bool:
+        return bool(self.conditions)
+
+
+class ExplicitDensity(Model):
+    """A model whose density (or probability) is exact: p(x) is a number we can compute."""
+
+    @abstractmethod
+    def log_prob(self, x: Any, **conditions: Any) -> np.ndarray:
+        """Exact log p(x) in nats per example. x : (N, *data_shape) -> (N,)."""
+
+
+class Autoregressive(ExplicitDensity):
+    """p(x) = Π_i p(x_i | x_<i): per-dimension logits, and completion of a given prefix."""
+
+    @abstractmethod
+    def logits(self, x: Any) -> Tensor:
+        """Per-dimension parameters of p(x_i | x_<i), in the model's ordering."""
+
+    @abstractmethod
+    def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
+        """Keep the first half of each example (the top rows of an image) and draw the rest."""
+
+
+class Encoder(Model):
+    """A model with a code: ``encode`` x to it and ``reconstruct`` x through it."""
+
+    @abstractmethod
+    def encode(self, x: Any, **conditions: Any) -> np.ndarray:
+        """Codes (N, d) of x (the posterior means of a VAE), for scatter plots."""
+
+    @abstractmethod
+    def reconstruct(self, x: Any, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
+        """x passed through the code and back: (N, *data_shape)."""
+
+
+class LatentVariable(Encoder):
+    """p(x) = ∫ p(x|z) p(z) dz, bounded below by the ELBO and the IWAE bound."""
+
+    @abstractmethod
+    def elbo(self, x: Any, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
+        """ELBO(x) = E_q[log p(x|z)] − KL(q(z|x) ‖ p(z)) ≤ log p(x), nats, (N,)."""
+
+    @abstractmethod
+    def iwae(self, x: Any, k: int, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
+        """IWAE_k(x) = E[log (1/k) Σ_i p(x, z_i)/q(z_i|x)], between ELBO and log p(x), (N,)."""
+
+
+# ----- models that train themselves ---------------------------------------------------
+@dataclass(frozen=True)
+class PlayerSettings:
+    """How the trainer builds one player's optimiser (the registry holds each model's).
+
+    lr_scale : the player's learning rate is ``lr_scale`` × the run's ``--lr``
+    betas : Adam's (β₁, β₂); GANs use β₁ = 0.5
+    steps : updates of this player per training step (n_critic for a WGAN critic)
+    optimizer : "adam", or "sgd" (with ``momentum``)
+    """
+
+    lr_scale: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    steps: int = 1
+    optimizer: str = "adam"
+    momentum: float = 0.0
+
+    def build(self, parameters: list[Parameter], lr: float) -> Optimizer:
+        if self.optimizer == "sgd":
+            return SGD(parameters, lr=lr * self.lr_scale, momentum=self.momentum)
+        if self.optimizer == "adam":
+            return Adam(parameters, lr=lr * self.lr_scale, betas=self.betas)
+        raise ValueError(f"PlayerSettings.optimizer must be 'adam' or 'sgd', got "
+                         f"{self.optimizer!r}")
+
+
+class TrainsItself(Model):
+    """A model whose training step is its own algorithm over named players.
+
+    Subclasses define :meth:`players` and :meth:`train_step`; the trainer calls
+    :meth:`build_optimizers` with the run's learning rate and the registry's settings.
+    A model with no players (counting, closed-form fits) needs no optimiser at all.
+    """
+
+    _optimizers: dict[str, Optimizer]
+    _player_settings: dict[str, PlayerSettings]
+
+    @abstractmethod
+    def players(self) -> dict[str, list[Parameter]]:
+        """Player name -> the parameters that player's optimiser updates."""
+
+    @abstractmethod
+    def train_step(self, x: Any, rng: np.random.Generator, **conditions: Any) -> dict[str, float]:
+        """One training iteration on the batch; returns the figures to log."""
+
+    def build_optimizers(
+        self, lr: float, settings: dict[str, PlayerSettings] | None = None
+    ) -> dict[str, Optimizer]:
+        """One optimiser per player at ``lr`` × its ``lr_scale`` (settings default to
+        :class:`PlayerSettings`). Returns them; they are also kept for ``train_step``."""
+        settings = dict(settings or {})
+        players = self.players()
+        unknown = sorted(set(settings) - set(players))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: settings for unknown players {unknown}; "
+                             f"the players are {sorted(players)}")
+        resolved = {name: settings.get(name, PlayerSettings()) for name in players}
+        object.__setattr__(self, "_player_settings", resolved)
+        object.__setattr__(self, "_optimizers", {
+            name: resolved[name].build(parameters, lr) for name, parameters in players.items()})
+        return self._optimizers
+
+    def optimizers(self) -> dict[str, Optimizer]:
+        """The optimisers built by :meth:`build_optimizers` (saved in checkpoints)."""
+        if "_optimizers" not in self.__dict__:
+            if not self.players():
+                return {}
+            raise RuntimeError(f"{type(self).__name__}: call build_optimizers(lr) before "
+                               "training (minigen.train does it from the run's settings)")
+        return self._optimizers
+
+    def player_steps(self, name: str) -> int:
+        """How many updates player ``name`` takes per training step (its settings' ``steps``)."""
+        self.optimizers()
+        return self._player_settings[name].steps
+
+    def step_player(self, name: str, objective: Callable[[], Tensor]) -> float:
+        """Zero every gradient, take player ``name``'s objective, step only its optimiser.
+
+        Gradients that reach other players' parameters are dropped (zeroed before the next
+        player steps), so a player's update never moves another player.
+        """
+        optimizer = self.optimizers()[name]
+        self.zero_grad()
+        value = objective()
+        value.backward()
+        optimizer.step()
+        self.zero_grad()
+        return float(value.data)
