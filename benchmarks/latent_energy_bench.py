@@ -33,8 +33,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from minigen.data import DataLoader, get_dataset  # noqa: E402
-from minigen.models.registry import build, get_spec  # noqa: E402
 from minigen.models.base import TrainsItself  # noqa: E402
+from minigen.models.registry import build, get_spec  # noqa: E402
 from minigen.train import build_optimizers  # noqa: E402
 
 RUNS = [  # (registry name, label, hyper-parameter overrides)
