@@ -11,13 +11,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from minigen.checks import check_choice
+
 from .bars_and_stripes import (
     bars_and_stripes_log_prob,
     bars_and_stripes_patterns,
     num_bars_and_stripes,
     sample_bars_and_stripes,
 )
-from .digits import DIGITS_SHA256, check_choice, dequantize, load_digits
+from .digits import DIGITS_SHA256, dequantize, load_digits
 from .loader import DataLoader
 from .mnist import load_mnist, read_idx, write_idx
 from .toy2d import (

@@ -13,8 +13,9 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
-from .distribution import Distribution, as_parameters, check_rng, sample_shape_of, value_tensor
+from .distribution import Distribution, as_parameters, sample_shape_of, value_tensor
 
 
 class Bernoulli(Distribution):

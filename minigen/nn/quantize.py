@@ -45,8 +45,8 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
-from .layers import _check_rng
 from .module import Module, Parameter
 
 
@@ -164,7 +164,7 @@ class VectorQuantizer(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        _check_rng(rng, "VectorQuantizer")
+        check_rng("VectorQuantizer", rng)
         if num_embeddings < 1 or embedding_dim < 1:
             raise ValueError(f"VectorQuantizer: num_embeddings and embedding_dim must be >= 1, "
                              f"got {num_embeddings}, {embedding_dim}")

@@ -44,7 +44,8 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice, mixture_of_gaussians_2d, swiss_roll
+from minigen.checks import check_choice
+from minigen.data import mixture_of_gaussians_2d, swiss_roll
 from minigen.models.base import PriorSampler, TrainsItself
 from minigen.nn import Linear, Module, Parameter, ReLU, Sequential
 from minigen.nn.losses import gan_loss

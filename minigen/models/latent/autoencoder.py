@@ -38,7 +38,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 from minigen.models.base import Encoder, ReportsMetrics
 from minigen.nn import Conv2d, ConvTranspose2d, Linear, Module, Sequential
 

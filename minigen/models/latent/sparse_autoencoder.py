@@ -28,7 +28,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 
 from .autoencoder import Autoencoder, reconstruction_loss
 

@@ -33,7 +33,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 from minigen.models.base import Encoder, ReportsMetrics, TrainsItself
 from minigen.nn import Linear, Parameter, Sequential
 from minigen.nn.tied import TiedLinear

@@ -47,7 +47,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 from minigen.distributions import Categorical
 from minigen.models.base import DiscreteCodes, Reconstructs, ReportsMetrics, SecondStage
 from minigen.nn import Conv2d, ConvTranspose2d, Module, ReLU, Sequential
