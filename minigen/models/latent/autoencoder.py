@@ -41,29 +41,9 @@ from autograd import Tensor
 from minigen.checks import check_choice
 from minigen.models.base import Encoder, ReportsMetrics
 from minigen.nn import Conv2d, ConvTranspose2d, Linear, Module, Sequential
+from minigen.nn.losses import RECONSTRUCTION_LOSSES
 
-LOSSES = ("mse", "mae", "bce")
 CODE_ACTIVATIONS = ("identity", "sigmoid")
-
-
-def reconstruction_loss(logits: Tensor, x: Any, kind: str) -> Tensor:
-    """ℓ(x, σ(logits)) summed over every non-batch axis, averaged over the batch.
-
-    logits, x : (N, ...) of the same shape; kind : "mse", "mae" or "bce".
-    """
-    x = ag.as_tensor(np.asarray(x.data if isinstance(x, Tensor) else x, dtype=logits.dtype))
-    if x.shape != logits.shape:
-        raise ValueError(f"reconstruction_loss: x has shape {x.shape} but logits have shape "
-                         f"{logits.shape}; they must match")
-    if kind == "bce":
-        per_pixel = ag.softplus(logits) - x * logits  # −[x log σ(l) + (1−x) log(1−σ(l))]
-    elif kind == "mse":
-        per_pixel = (ag.sigmoid(logits) - x) ** 2  # (x̂ − x)²
-    elif kind == "mae":
-        per_pixel = ag.abs(ag.sigmoid(logits) - x)  # |x̂ − x|
-    else:
-        raise ValueError(f"reconstruction_loss: kind must be one of {LOSSES}, got {kind!r}")
-    return per_pixel.reshape(len(x), -1).sum(axis=1).mean()
 
 
 def reconstruction_metrics(
@@ -139,7 +119,8 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         code_activation: str = "identity",
     ) -> None:
         super().__init__()
-        check_choice("loss", loss, LOSSES)
+        check_choice("loss", loss, tuple(RECONSTRUCTION_LOSSES))
+        self.reconstruction_loss = RECONSTRUCTION_LOSSES[loss]
         check_choice("code_activation", code_activation, CODE_ACTIVATIONS)
         self.data_shape = tuple(int(s) for s in data_shape)
         self.hidden, self.latent_dim = tuple(int(h) for h in hidden), int(latent_dim)
@@ -211,7 +192,7 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
     # ----- the model protocol ------------------------------------------------------
     def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
         """Mean over the batch of ℓ(x, σ(g(f(x)))); ``rng`` is unused (deterministic)."""
-        return reconstruction_loss(self(x), x, self.loss_kind)
+        return self.reconstruction_loss(self(x), x)
 
     def extra_repr(self) -> str:
         return (f"data_shape={self.data_shape}, hidden={self.hidden}, latent_dim="

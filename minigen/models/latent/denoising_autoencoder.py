@@ -31,7 +31,7 @@ from autograd import Tensor
 from minigen.checks import check_choice
 from minigen.models.base import Denoiser
 
-from .autoencoder import Autoencoder, reconstruction_loss
+from .autoencoder import Autoencoder
 
 CORRUPTIONS = ("mask", "gaussian")
 
@@ -99,7 +99,7 @@ class DenoisingAutoencoder(Autoencoder, Denoiser):
         if not isinstance(rng, np.random.Generator):
             raise TypeError("DenoisingAutoencoder.loss: rng must be a numpy.random.Generator "
                             f"(it draws the corruption), got {type(rng).__name__}")
-        return reconstruction_loss(self(self.corrupt(x, rng)), x, self.loss_kind)
+        return self.reconstruction_loss(self(self.corrupt(x, rng)), x)
 
     def denoise(self, x_noisy: Any) -> np.ndarray:
         """The clean estimate σ(g(f(x̃))).  x_noisy : (N, *data_shape) -> (N, *data_shape)."""

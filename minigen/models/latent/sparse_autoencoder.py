@@ -30,7 +30,7 @@ import autograd as ag
 from autograd import Tensor
 from minigen.checks import check_choice
 
-from .autoencoder import Autoencoder, reconstruction_loss
+from .autoencoder import Autoencoder
 
 PENALTIES = ("kl", "l1")
 _RATE_FLOOR = 1e-6
@@ -96,7 +96,7 @@ class SparseAutoencoder(Autoencoder):
     def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
         """ℓ_rec + the sparsity penalty, both averaged over the batch."""
         code = self.code(x)
-        reconstruction = reconstruction_loss(self.decode_logits(code), x, self.loss_kind)
+        reconstruction = self.reconstruction_loss(self.decode_logits(code), x)
         return reconstruction + self.sparsity_penalty(code)
 
     def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:

@@ -51,11 +51,10 @@ from minigen.checks import check_choice
 from minigen.distributions import Categorical
 from minigen.models.base import DiscreteCodes, Reconstructs, ReportsMetrics, SecondStage
 from minigen.nn import Conv2d, ConvTranspose2d, Module, ReLU, Sequential
+from minigen.nn.losses import RECONSTRUCTION_LOSSES
 from minigen.nn.masked_conv import MaskedConv2d, PixelCNNResidualBlock
 from minigen.nn.quantize import VectorQuantizer, code_perplexity, code_usage, nearest_code
 from minigen.optim import Adam
-
-from .autoencoder import LOSSES, reconstruction_loss
 
 EVAL_BATCH = 256
 
@@ -139,7 +138,8 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         prior_blocks: int = 2,
     ) -> None:
         super().__init__()
-        check_choice("loss", loss, LOSSES)
+        check_choice("loss", loss, tuple(RECONSTRUCTION_LOSSES))
+        self.reconstruction_loss = RECONSTRUCTION_LOSSES[loss]
         shape = tuple(int(s) for s in data_shape)
         factor = 2 ** int(downsample)
         if len(shape) != 3 or shape[1] % factor or shape[2] % factor:
@@ -198,7 +198,7 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         x = self._images(x)
         z_e = self.encoder(x).permute(0, 2, 3, 1)  # (N, h, w, D): D last
         out = self.quantizer(z_e)
-        reconstruction = reconstruction_loss(self.decode(out.quantized), x, self.loss_kind)
+        reconstruction = self.reconstruction_loss(self.decode(out.quantized), x)
         commitment = out.commitment_loss.sum(axis=(1, 2)).mean()  # Σ_ij ‖z_e − sg(e)‖²
         total = reconstruction + self.beta * commitment
         if not self.quantizer.ema:
