@@ -29,11 +29,12 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.models.base import ReportsMetrics
 
 from .vae import VAE
 
 
-class BetaVAE(VAE):
+class BetaVAE(VAE, ReportsMetrics):
     """BetaVAE(data_shape, *, rng, beta=4.0, **VAE hyper-parameters).
 
     Parameters
