@@ -10,12 +10,13 @@ from .masked import MaskedLinear, made_masks
 from .masked_conv import MaskedConv2d, influence_map, skew, unskew
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
-from .quantize import VectorQuantizer
+from .quantize import EMAVectorQuantizer, VectorQuantizer
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from .tied import TiedLinear
 
 __all__ = [
-    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU", "Embedding",
+    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU",
+    "EMAVectorQuantizer", "Embedding",
     "ExponentialMovingAverage", "Flatten", "GRU", "GRUCell", "Identity", "LSTM", "LSTMCell",
     "LayerNorm", "LeakyReLU",
     "Linear", "MaskedConv2d", "MaskedLinear", "Module", "MultiheadAttention", "Parameter",

@@ -53,7 +53,13 @@ from minigen.models.base import DiscreteCodes, Reconstructs, ReportsMetrics, Sec
 from minigen.nn import Conv2d, ConvTranspose2d, Module, ReLU, Sequential
 from minigen.nn.losses import RECONSTRUCTION_LOSSES
 from minigen.nn.masked_conv import MaskedConv2d, PixelCNNResidualBlock
-from minigen.nn.quantize import VectorQuantizer, code_perplexity, code_usage, nearest_code
+from minigen.nn.quantize import (
+    EMAVectorQuantizer,
+    VectorQuantizer,
+    code_perplexity,
+    code_usage,
+    nearest_code,
+)
 from minigen.optim import Adam
 
 EVAL_BATCH = 256
@@ -154,8 +160,8 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
             *[layer for _ in range(downsample)
               for layer in (Conv2d(hidden, hidden, 4, stride=2, padding=1, rng=rng), ReLU())],
             Conv2d(hidden, embedding_dim, 1, rng=rng))
-        self.quantizer = VectorQuantizer(num_embeddings, embedding_dim, rng=rng, ema=ema,
-                                         decay=decay)
+        self.quantizer = (EMAVectorQuantizer(num_embeddings, embedding_dim, rng=rng, decay=decay)
+                          if ema else VectorQuantizer(num_embeddings, embedding_dim, rng=rng))
         self.decoder = Sequential(
             Conv2d(embedding_dim, hidden, 3, padding=1, rng=rng), ReLU(),
             *[layer for _ in range(downsample)
@@ -201,7 +207,7 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         reconstruction = self.reconstruction_loss(self.decode(out.quantized), x)
         commitment = out.commitment_loss.sum(axis=(1, 2)).mean()  # Σ_ij ‖z_e − sg(e)‖²
         total = reconstruction + self.beta * commitment
-        if not self.quantizer.ema:
+        if self.quantizer.codebook_by_gradient:
             total = total + out.codebook_loss.sum(axis=(1, 2)).mean()  # Σ_ij ‖sg(z_e) − e‖²
         return total
 
