@@ -94,9 +94,14 @@ _SPECS: list[ModelSpec] = [
               epochs=20, batch_size=64, lr=2e-3),
     # Autoencoders are not generative (sample raises); they learn codes and reconstructions.
     ModelSpec("autoencoder", "latent", "minigen.models.latent.autoencoder:Autoencoder",
-              "plain autoencoder 64-128-16 (MLP; conv=True for the conv variant), MSE on "
-              "sigmoid outputs; manifold learning, no sampling",
-              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse", "conv": False},
+              "plain autoencoder 64-128-16 (MLP), MSE on sigmoid outputs; manifold learning, "
+              "no sampling",
+              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse"},
+              epochs=100, batch_size=64, lr=3e-3),
+    ModelSpec("conv_autoencoder", "latent", "minigen.models.latent.autoencoder:ConvAutoencoder",
+              "convolutional autoencoder: two stride-2 convs (16, 32 channels) to a 16-d code "
+              "and transposed convs back; MSE; no sampling",
+              "digits", {"hidden": [16, 32], "latent_dim": 16, "loss": "mse"},
               epochs=100, batch_size=64, lr=3e-3),
     ModelSpec("stacked_autoencoder", "latent",
               "minigen.models.latent.stacked_autoencoder:StackedAutoencoder",

@@ -66,7 +66,7 @@ def sample_prior(prior: str, n: int, dim: int, rng: np.random.Generator) -> np.n
 
 
 class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
-    """Autoencoder (MLP or conv, see ``autoencoder.py``) plus a discriminator on its codes.
+    """MLP autoencoder (see ``autoencoder.py``) plus a discriminator on its codes.
 
     Parameters
     ----------
@@ -74,9 +74,8 @@ class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
     rng : draws the initial weights
     latent_dim : d, the size of the code (2 for a scatter plot)
     prior : "gaussian", "mixture10" or "swissroll" (the last two need d = 2)
-    hidden : encoder widths (or conv channels); the decoder mirrors them
+    hidden : encoder widths; the decoder mirrors them
     loss : reconstruction loss "bce", "mse" or "mae" on the decoder's logits
-    conv : convolutional encoder and decoder
     discriminator_hidden : widths of the discriminator's hidden ReLU layers
 
     Players (their optimisers are built by the trainer from ``--lr`` and the registry's
@@ -95,15 +94,13 @@ class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
         prior: str = "gaussian",
         hidden: tuple[int, ...] = (256, 256),
         loss: str = "bce",
-        conv: bool = False,
         discriminator_hidden: tuple[int, ...] = (64, 64),
     ) -> None:
         check_choice("prior", prior, PRIORS)
         if prior != "gaussian" and latent_dim != 2:
             raise ValueError(f"AdversarialAutoencoder: prior {prior!r} needs latent_dim=2, "
                              f"got {latent_dim}")
-        super().__init__(data_shape, rng=rng, hidden=hidden, latent_dim=latent_dim, loss=loss,
-                         conv=conv)
+        super().__init__(data_shape, rng=rng, hidden=hidden, latent_dim=latent_dim, loss=loss)
         self.prior = prior
         widths = [self.latent_dim, *(int(h) for h in discriminator_hidden)]
         layers: list[Module] = []

@@ -17,11 +17,11 @@ This is manifold learning, not a generative model (Hinton & Salakhutdinov, 2006;
 note 001): nothing says which codes are likely, so there is no distribution to sample
 from. ``sample`` raises and says so; the VAE adds the missing prior.
 
-Two architectures share the interface:
+Two architectures share the interface, one class each:
 
-* MLP (``conv=False``): x → Linear+ReLU for each width in ``hidden`` → Linear to the code;
-  the decoder mirrors it.
-* Convolutional (``conv=True``): each entry of ``hidden`` is a Conv2d(k=3, stride 2,
+* :class:`Autoencoder` (MLP): x → Linear+ReLU for each width in ``hidden`` → Linear to
+  the code; the decoder mirrors it.
+* :class:`ConvAutoencoder`: each entry of ``hidden`` is a Conv2d(k=3, stride 2,
   padding 1)+ReLU halving the image; the flattened map goes through a Linear to the code.
   The decoder mirrors it with ConvTranspose2d(k=4, stride 2, padding 1), which doubles
   the size exactly, so H and W must be divisible by 2^len(hidden).
@@ -92,16 +92,15 @@ class AutoencoderReadout:
 
 
 class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
-    """Deterministic encoder and decoder trained to reconstruct their input.
+    """Deterministic MLP encoder and decoder trained to reconstruct their input.
 
     Parameters
     ----------
-    data_shape : one example's shape, (C, H, W) or (D,) (conv needs (C, H, W))
+    data_shape : one example's shape, (C, H, W) or (D,)
     rng : draws the initial weights
-    hidden : widths of the MLP's hidden layers, or channel counts of the conv stages
+    hidden : widths of the hidden layers (channel counts in :class:`ConvAutoencoder`)
     latent_dim : size d of the code
     loss : "mse", "mae" or "bce" (see the module docstring)
-    conv : convolutional encoder/decoder instead of an MLP
     code_activation : "identity" or "sigmoid", applied to the code
     """
 
@@ -115,7 +114,6 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         hidden: tuple[int, ...] = (128,),
         latent_dim: int = 16,
         loss: str = "mse",
-        conv: bool = False,
         code_activation: str = "identity",
     ) -> None:
         super().__init__()
@@ -124,13 +122,10 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         check_choice("code_activation", code_activation, CODE_ACTIVATIONS)
         self.data_shape = tuple(int(s) for s in data_shape)
         self.hidden, self.latent_dim = tuple(int(h) for h in hidden), int(latent_dim)
-        self.loss_kind, self.conv, self.code_activation = loss, bool(conv), code_activation
-        if self.conv:
-            self._build_conv(rng)
-        else:
-            self._build_mlp(rng)
+        self.loss_kind, self.code_activation = loss, code_activation
+        self._build(rng)
 
-    def _build_mlp(self, rng: np.random.Generator) -> None:
+    def _build(self, rng: np.random.Generator) -> None:
         widths = (int(np.prod(self.data_shape)), *self.hidden)
         self.encoder = Sequential(*[Linear(a, b, rng=rng) for a, b in zip(widths, widths[1:])])
         self.to_code = Linear(widths[-1], self.latent_dim, rng=rng)
@@ -138,25 +133,11 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         back = widths[::-1]
         self.decoder = Sequential(*[Linear(a, b, rng=rng) for a, b in zip(back, back[1:])])
 
-    def _build_conv(self, rng: np.random.Generator) -> None:
-        if len(self.data_shape) != 3:
-            raise ValueError(f"Autoencoder(conv=True): data_shape must be (C, H, W), got "
-                             f"{self.data_shape}")
-        channels, height, width = self.data_shape
-        factor = 2 ** len(self.hidden)
-        if height % factor or width % factor:
-            raise ValueError(f"Autoencoder(conv=True): H and W ({height}, {width}) must be "
-                             f"divisible by 2^len(hidden) = {factor}")
-        chans = (channels, *self.hidden)
-        self.encoder = Sequential(*[Conv2d(a, b, 3, stride=2, padding=1, rng=rng)
-                                    for a, b in zip(chans, chans[1:])])
-        self._map_shape = (chans[-1], height // factor, width // factor)
-        flat = int(np.prod(self._map_shape))
-        self.to_code = Linear(flat, self.latent_dim, rng=rng)
-        self.from_code = Linear(self.latent_dim, flat, rng=rng)
-        back = chans[::-1]
-        self.decoder = Sequential(*[ConvTranspose2d(a, b, 4, stride=2, padding=1, rng=rng)
-                                    for a, b in zip(back, back[1:])])
+    def _encoder_input(self, x: Tensor) -> Tensor:
+        return x.reshape(len(x), -1)  # the MLP sees the flattened image
+
+    def _decoder_input(self, hidden: Tensor) -> Tensor:
+        return hidden
 
     # ----- the two maps ------------------------------------------------------------
     def _as_input(self, x: Any) -> Tensor:
@@ -168,9 +149,7 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
 
     def code(self, x: Any) -> Tensor:
         """h = f(x), recorded.  x : (N, *data_shape) -> (N, latent_dim)."""
-        hidden = self._as_input(x)
-        if not self.conv:
-            hidden = hidden.reshape(len(hidden), -1)
+        hidden = self._encoder_input(self._as_input(x))
         for layer in self.encoder:
             hidden = ag.relu(layer(hidden))
         pre_code = self.to_code(hidden.reshape(len(hidden), -1))
@@ -178,9 +157,7 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
 
     def decode_logits(self, code: Tensor) -> Tensor:
         """l = g(h).  code : (N, latent_dim) -> logits (N, *data_shape)."""
-        hidden = self.from_code(code)
-        if self.conv:
-            hidden = hidden.reshape(len(hidden), *self._map_shape)
+        hidden = self._decoder_input(self.from_code(code))
         for layer in self.decoder:
             hidden = layer(ag.relu(hidden))
         return hidden.reshape(len(hidden), *self.data_shape)
@@ -196,4 +173,35 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
 
     def extra_repr(self) -> str:
         return (f"data_shape={self.data_shape}, hidden={self.hidden}, latent_dim="
-                f"{self.latent_dim}, loss={self.loss_kind!r}, conv={self.conv}")
+                f"{self.latent_dim}, loss={self.loss_kind!r}")
+
+
+class ConvAutoencoder(Autoencoder):
+    """The autoencoder with strided convolutions: ``hidden`` lists channel counts, each
+    stage halving H and W (data_shape must be (C, H, W), H and W divisible by 2^stages)."""
+
+    def _build(self, rng: np.random.Generator) -> None:
+        if len(self.data_shape) != 3:
+            raise ValueError(f"ConvAutoencoder: data_shape must be (C, H, W), got "
+                             f"{self.data_shape}")
+        channels, height, width = self.data_shape
+        factor = 2 ** len(self.hidden)
+        if height % factor or width % factor:
+            raise ValueError(f"ConvAutoencoder: H and W ({height}, {width}) must be "
+                             f"divisible by 2^len(hidden) = {factor}")
+        chans = (channels, *self.hidden)
+        self.encoder = Sequential(*[Conv2d(a, b, 3, stride=2, padding=1, rng=rng)
+                                    for a, b in zip(chans, chans[1:])])
+        self._map_shape = (chans[-1], height // factor, width // factor)
+        flat = int(np.prod(self._map_shape))
+        self.to_code = Linear(flat, self.latent_dim, rng=rng)
+        self.from_code = Linear(self.latent_dim, flat, rng=rng)
+        back = chans[::-1]
+        self.decoder = Sequential(*[ConvTranspose2d(a, b, 4, stride=2, padding=1, rng=rng)
+                                    for a, b in zip(back, back[1:])])
+
+    def _encoder_input(self, x: Tensor) -> Tensor:
+        return x  # the convolutions see the image
+
+    def _decoder_input(self, hidden: Tensor) -> Tensor:
+        return hidden.reshape(len(hidden), *self._map_shape)

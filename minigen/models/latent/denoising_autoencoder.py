@@ -67,7 +67,7 @@ class DenoisingAutoencoder(Autoencoder, Denoiser):
     data_shape, rng : as :class:`Autoencoder`
     corruption : "mask" or "gaussian"
     noise_level : ν, the fraction of inputs zeroed ("mask"), or σ ("gaussian")
-    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss``, ``conv``,
+    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss``,
         ``code_activation`` of :class:`Autoencoder`
     """
 

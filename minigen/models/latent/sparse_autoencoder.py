@@ -62,7 +62,7 @@ class SparseAutoencoder(Autoencoder):
     sparsity_target : ρ, the wanted mean activation of each code unit ("kl")
     beta : β, the weight of Σ_j KL(ρ ‖ ρ̂_j) ("kl")
     l1_weight : λ, the weight of the mean Σ_j |h_j| ("l1")
-    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss``, ``conv`` of
+    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss`` of
         :class:`Autoencoder` (the code is always sigmoid)
     """
 

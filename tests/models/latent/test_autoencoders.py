@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
-from minigen.models.latent.autoencoder import Autoencoder
+from minigen.models.latent.autoencoder import Autoencoder, ConvAutoencoder
 from minigen.models.latent.denoising_autoencoder import (
     DenoisingAutoencoder,
     gaussian_noise,
@@ -68,8 +68,8 @@ def test_reconstruction_loss_rejects_unknown_kind_and_shape_mismatch():
 # ----- the plain autoencoder ------------------------------------------------------------
 @pytest.mark.parametrize("conv", [False, True])
 def test_autoencoder_maps_images_to_codes_and_back_into_unit_interval(conv):
-    model = Autoencoder(SHAPE, rng=np.random.default_rng(0), hidden=(3, 4), latent_dim=2,
-                        conv=conv)
+    model = (ConvAutoencoder if conv else Autoencoder)(SHAPE, rng=np.random.default_rng(0),
+                                                       hidden=(3, 4), latent_dim=2)
     x = _batch()
     assert model.encode(x).shape == (5, 2)
     reconstruction = model.reconstruct(x, np.random.default_rng(1))
@@ -90,7 +90,7 @@ def test_autoencoder_rejects_bad_arguments():
     with pytest.raises(ValueError, match="loss"):
         Autoencoder(SHAPE, rng=rng, loss="l2")
     with pytest.raises(ValueError, match="divisible"):
-        Autoencoder((1, 6, 6), rng=rng, hidden=(2, 2), conv=True)
+        ConvAutoencoder((1, 6, 6), rng=rng, hidden=(2, 2))
     model = Autoencoder(SHAPE, rng=rng, hidden=(3,), latent_dim=2)
     with pytest.raises(ValueError, match="expected"):
         model.loss(np.zeros((2, 1, 5, 5)))
@@ -98,8 +98,8 @@ def test_autoencoder_rejects_bad_arguments():
 
 @pytest.mark.parametrize("conv,kind", [(False, "mse"), (False, "mae"), (True, "bce")])
 def test_autoencoder_loss_gradient_matches_finite_differences(conv, kind):
-    model = Autoencoder(SHAPE, rng=np.random.default_rng(0), hidden=(2,), latent_dim=2,
-                        loss=kind, conv=conv)
+    model = (ConvAutoencoder if conv else Autoencoder)(
+        SHAPE, rng=np.random.default_rng(0), hidden=(2,), latent_dim=2, loss=kind)
     x = _batch(n=2).astype(np.float64)
     _param_gradcheck(model, lambda: model.loss(x))
 
