@@ -14,7 +14,8 @@ import autograd as ag
 from autograd import Tensor
 from minigen.checks import check_rng
 
-from .module import Module, Parameter
+from .activations import ReLU
+from .module import Module, Parameter, Sequential
 
 
 def _check_rng(rng: Any, layer: str) -> np.random.Generator:
@@ -154,3 +155,14 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def mlp(widths: list[int], rng: np.random.Generator) -> Module:
+    """Linear layers between consecutive ``widths``, ReLU between them (not after the last):
+    ``mlp([64, 256, 32])`` is Linear(64, 256), ReLU, Linear(256, 32)."""
+    layers: list[Module] = []
+    for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(Linear(width_in, width_out, rng=rng))
+        if index < len(widths) - 2:
+            layers.append(ReLU())
+    return Sequential(*layers)

@@ -47,7 +47,7 @@ from autograd import Tensor
 from minigen.checks import check_choice
 from minigen.data import mixture_of_gaussians_2d, swiss_roll
 from minigen.models.base import PriorSampler, TrainsItself
-from minigen.nn import Linear, Module, Parameter, ReLU, Sequential
+from minigen.nn import Parameter, mlp
 from minigen.nn.losses import gan_loss
 
 from .autoencoder import Autoencoder
@@ -102,11 +102,8 @@ class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
                              f"got {latent_dim}")
         super().__init__(data_shape, rng=rng, hidden=hidden, latent_dim=latent_dim, loss=loss)
         self.prior = prior
-        widths = [self.latent_dim, *(int(h) for h in discriminator_hidden)]
-        layers: list[Module] = []
-        for width_in, width_out in zip(widths, widths[1:]):
-            layers += [Linear(width_in, width_out, rng=rng), ReLU()]
-        self.discriminator = Sequential(*layers, Linear(widths[-1], 1, rng=rng))  # logits d(z)
+        widths = [self.latent_dim, *(int(h) for h in discriminator_hidden), 1]
+        self.discriminator = mlp(widths, rng)  # logits d(z)
 
     def players(self) -> dict[str, list[Parameter]]:
         """reconstruction: encoder + decoder; discriminator: d; generator: the encoder."""
