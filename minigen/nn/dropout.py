@@ -47,6 +47,8 @@ class Dropout(Module):
     ``forward(x, rng)`` : x of any shape -> same shape. In training mode ``rng`` is required.
     """
 
+    draws = True
+
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         self.p = _check_p(p)
