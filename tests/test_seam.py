@@ -164,3 +164,22 @@ def test_every_optional_method_a_model_defines_is_declared(name: str) -> None:
                   if callable(getattr(model_class, method, None))
                   and not issubclass(model_class, getattr(base, capability))]
     assert not undeclared, f"{name} defines {undeclared} without declaring the capability"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_constructor_defaults_agree_with_the_registry(name: str) -> None:
+    import inspect
+
+    spec = get_spec(name)
+    signature = inspect.signature(spec.model_class().__init__)
+    disagree = {}
+    for key, value in spec.hparams.items():
+        parameter = signature.parameters.get(key)
+        if parameter is None or parameter.default is inspect.Parameter.empty:
+            continue
+        default = parameter.default
+        same = (list(default) == list(value) if isinstance(default, (tuple, list))
+                and isinstance(value, (tuple, list)) else default == value)
+        if not same:
+            disagree[key] = (default, value)
+    assert not disagree, f"{name}: constructor default vs registry {disagree}"

@@ -273,7 +273,7 @@ class IndependentBernoulli(_CountingModel):
     formula_text = "n"
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
-                 smoothing: float = 0.0) -> None:
+                 smoothing: float = 1.0) -> None:
         super().__init__(data_shape, smoothing)
         rng = check_rng("IndependentBernoulli", rng)
         self.register_buffer("probs_one", rng.uniform(size=self.num_pixels))
@@ -317,7 +317,7 @@ class MarkovChain(_CountingModel):
     formula_text = "2n - 1"
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
-                 smoothing: float = 0.0) -> None:
+                 smoothing: float = 1.0) -> None:
         super().__init__(data_shape, smoothing)
         rng = check_rng("MarkovChain", rng)
         self.register_buffer("first", rng.uniform(size=1))

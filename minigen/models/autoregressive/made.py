@@ -70,8 +70,8 @@ class MADE(AutoregressiveVectorModel, ReportsMetrics):
         *,
         rng: np.random.Generator,
         hidden_sizes: Sequence[int] = (500,),
-        num_masks: int = 1,
-        ordering: str = "natural",
+        num_masks: int = 8,
+        ordering: str = "random",
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()

@@ -65,7 +65,7 @@ class NADE(AutoregressiveVectorModel):
         data_shape: tuple[int, ...],
         *,
         rng: np.random.Generator,
-        hidden_size: int = 50,
+        hidden_size: int = 100,
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()

@@ -91,7 +91,7 @@ class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
         *,
         rng: np.random.Generator,
         latent_dim: int = 2,
-        prior: str = "gaussian",
+        prior: str = "mixture10",
         hidden: tuple[int, ...] = (256, 256),
         loss: str = "bce",
         discriminator_hidden: tuple[int, ...] = (64, 64),

@@ -180,6 +180,19 @@ class ConvAutoencoder(Autoencoder):
     """The autoencoder with strided convolutions: ``hidden`` lists channel counts, each
     stage halving H and W (data_shape must be (C, H, W), H and W divisible by 2^stages)."""
 
+    def __init__(
+        self,
+        data_shape: tuple[int, ...],
+        *,
+        rng: np.random.Generator,
+        hidden: tuple[int, ...] = (16, 32),
+        latent_dim: int = 16,
+        loss: str = "mse",
+        code_activation: str = "identity",
+    ) -> None:
+        super().__init__(data_shape, rng=rng, hidden=hidden, latent_dim=latent_dim, loss=loss,
+                         code_activation=code_activation)
+
     def _build(self, rng: np.random.Generator) -> None:
         if len(self.data_shape) != 3:
             raise ValueError(f"ConvAutoencoder: data_shape must be (C, H, W), got "

@@ -44,7 +44,7 @@ class BetaVAE(VAE, ReportsMetrics):
     """
 
     def __init__(
-        self, data_shape: tuple[int, ...], *, rng: np.random.Generator, beta: float = 4.0,
+        self, data_shape: tuple[int, ...], *, rng: np.random.Generator, beta: float = 2.0,
         **vae_hparams: Any,
     ) -> None:
         if not beta >= 0:

@@ -73,7 +73,7 @@ class SparseAutoencoder(Autoencoder):
         rng: np.random.Generator,
         penalty: str = "kl",
         sparsity_target: float = 0.05,
-        beta: float = 1.0,
+        beta: float = 0.3,
         l1_weight: float = 0.01,
         **autoencoder_hparams: Any,
     ) -> None:

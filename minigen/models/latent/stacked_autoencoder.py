@@ -63,7 +63,7 @@ class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetri
         hidden: tuple[int, ...] = (128, 64, 16),
         tied: bool = False,
         loss: str = "mse",
-        pretrain_steps: int | tuple[int, ...] = 200,
+        pretrain_steps: int | tuple[int, ...] = 300,
     ) -> None:
         super().__init__()
         check_choice("loss", loss, tuple(RECONSTRUCTION_LOSSES))

@@ -134,7 +134,7 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         rng: np.random.Generator,
         num_embeddings: int = 32,
         embedding_dim: int = 16,
-        hidden: int = 64,
+        hidden: int = 32,
         downsample: int = 1,
         beta: float = 0.25,
         ema: bool = False,
