@@ -133,14 +133,14 @@ _SPECS: list[ModelSpec] = [
               "digits-binary", {"window": None}, epochs=30, batch_size=32, lr=1e-2),
     ModelSpec("nade", "autoregressive", "minigen.models.autoregressive.nade:NADE",
               "NADE: one sigmoid hidden layer shared by all conditionals, O(DH) per image",
-              "digits-binary", {"hidden_size": 100}, epochs=60, batch_size=32, lr=5e-3),
+              "digits-binary", {"hidden": 100}, epochs=60, batch_size=32, lr=5e-3),
     ModelSpec("rnade", "autoregressive", "minigen.models.autoregressive.rnade:RNADE",
               "real-valued NADE: a mixture of Gaussians per conditional (density, nats)",
-              "digits-dequantized", {"hidden_size": 50, "num_components": 5},
+              "digits-dequantized", {"hidden": 50, "num_components": 5},
               epochs=60, batch_size=32, lr=5e-3),
     ModelSpec("made", "autoregressive", "minigen.models.autoregressive.made:MADE",
               "masked MLP; 8 random orderings cycled in training, evaluated as their mixture",
-              "digits-binary", {"hidden_sizes": [500], "num_masks": 8, "ordering": "random"},
+              "digits-binary", {"hidden": [500], "num_masks": 8, "ordering": "random"},
               epochs=100, batch_size=32, lr=2e-3),
     # --- autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN) ----------------
     # Sizes, lr, batch and epochs chosen on a validation split (300 of the 1,497 training
@@ -173,7 +173,7 @@ _SPECS: list[ModelSpec] = [
     # --- energy-based models: minigen/models/energy/ ------------------------------------
     ModelSpec("rbm", "energy", "minigen.models.energy.rbm:RBM",
               "binary RBM 64x16 trained by CD-1; exact log Z by enumerating 2^16 hidden states",
-              "digits-binary", {"num_hidden": 16, "cd_steps": 1, "persistent": False},
+              "digits-binary", {"hidden": 16, "cd_steps": 1, "persistent": False},
               epochs=50, batch_size=64, lr=0.1,
               players={"rbm": PlayerSettings(optimizer="sgd", momentum=0.5)}),
     ModelSpec("gsn", "energy", "minigen.models.energy.gsn:GSN",
