@@ -161,11 +161,23 @@ def kernel_inception_distance(samples: np.ndarray, reference: np.ndarray) -> flo
     return float(mean_within_samples + mean_within_reference - 2.0 * between.mean())
 
 
-def _fraction_inside_manifold(points: np.ndarray, manifold: np.ndarray, k: int) -> float:
-    """Share of ``points`` within some ball B(x, NND_k(x)) around a row x of ``manifold``."""
-    radii = kth_neighbour_radii(manifold, k)
-    inside = pairwise_distances(points, manifold) <= radii[None, :]
-    return float(inside.any(axis=1).mean())
+def inside_knn_balls(points: np.ndarray, centres: np.ndarray, k: int) -> np.ndarray:
+    """Which points lie in which ball B(c_i, NND_k(c_i)) of the k-NN manifold of ``centres``.
+
+    Parameters
+    ----------
+    points : (N, D)
+    centres : (M, D), M > k; each ball's radius is its centre's k-th neighbour distance
+        within ``centres``
+
+    Returns
+    -------
+    (N, M) bool: [j, i] is ‖p_j − c_i‖ ≤ NND_k(c_i)
+    """
+    points = _as_features("points", points)
+    centres = _as_features("centres", centres, min_rows=k + 1)
+    _check_same_dimension(points, centres)
+    return pairwise_distances(points, centres) <= kth_neighbour_radii(centres, k)[None, :]
 
 
 def precision(samples: np.ndarray, reference: np.ndarray,
@@ -185,10 +197,7 @@ def precision(samples: np.ndarray, reference: np.ndarray,
     -------
     float in [0, 1]
     """
-    samples = _as_features("samples", samples)
-    reference = _as_features("reference", reference, min_rows=k + 1)
-    _check_same_dimension(samples, reference)
-    return _fraction_inside_manifold(samples, reference, k)
+    return float(inside_knn_balls(samples, reference, k).any(axis=1).mean())
 
 
 def recall(samples: np.ndarray, reference: np.ndarray, k: int = PRECISION_RECALL_K) -> float:
@@ -207,10 +216,7 @@ def recall(samples: np.ndarray, reference: np.ndarray, k: int = PRECISION_RECALL
     -------
     float in [0, 1]
     """
-    samples = _as_features("samples", samples, min_rows=k + 1)
-    reference = _as_features("reference", reference)
-    _check_same_dimension(samples, reference)
-    return _fraction_inside_manifold(reference, samples, k)
+    return float(inside_knn_balls(reference, samples, k).any(axis=1).mean())
 
 
 def density(samples: np.ndarray, reference: np.ndarray, k: int = DENSITY_COVERAGE_K) -> float:
@@ -230,12 +236,7 @@ def density(samples: np.ndarray, reference: np.ndarray, k: int = DENSITY_COVERAG
     -------
     float >= 0
     """
-    samples = _as_features("samples", samples)
-    reference = _as_features("reference", reference, min_rows=k + 1)
-    _check_same_dimension(samples, reference)
-    radii = kth_neighbour_radii(reference, k)
-    inside = pairwise_distances(samples, reference) <= radii[None, :]
-    return float(inside.sum() / (k * len(samples)))
+    return float(inside_knn_balls(samples, reference, k).sum() / (k * len(samples)))
 
 
 def coverage(samples: np.ndarray, reference: np.ndarray, k: int = DENSITY_COVERAGE_K) -> float:
@@ -254,12 +255,7 @@ def coverage(samples: np.ndarray, reference: np.ndarray, k: int = DENSITY_COVERA
     -------
     float in [0, 1]
     """
-    samples = _as_features("samples", samples)
-    reference = _as_features("reference", reference, min_rows=k + 1)
-    _check_same_dimension(samples, reference)
-    radii = kth_neighbour_radii(reference, k)
-    inside = pairwise_distances(samples, reference) <= radii[None, :]
-    return float(inside.any(axis=0).mean())
+    return float(inside_knn_balls(samples, reference, k).any(axis=0).mean())
 
 
 def histogram(indices: np.ndarray, num_bins: int) -> np.ndarray:

@@ -101,3 +101,21 @@ def test_unsupported_data_wrong_shapes_and_too_few_samples_are_value_errors():
     with pytest.raises(TypeError, match="Generator"):
         sample_quality(np.zeros((10, 1, 8, 8)), "digits", rng=0)
     assert "ring-pacgan" in QUALITY_DATA and "digits-dequantized" in QUALITY_DATA
+
+
+def test_quality_imports_nothing_above_the_engine_nn_optim_distributions_and_data():
+    import ast
+    import inspect
+
+    import minigen.quality
+    from minigen.quality import judge, metrics, modes
+
+    forbidden = ("minigen.models", "minigen.train", "minigen.evaluate", "minigen.plot",
+                 "minigen.cli", "minigen.checkpoint")
+    for module in (minigen.quality, judge, metrics, modes):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [alias.name for alias in getattr(node, "names", [])]
+                     if isinstance(node, ast.Import) else [])
+            for name in names:
+                assert not name.startswith(forbidden), (module.__name__, name)
