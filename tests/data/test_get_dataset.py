@@ -8,7 +8,7 @@ import minigen.data
 from minigen.data import DATASETS, get_dataset, ring_centers, write_idx
 
 OFFLINE_DATASETS = [name for name in DATASETS if not name.startswith("mnist")]
-TOY2D = ["ring", "grid", "moons", "swissroll"]
+TOY2D = ["ring", "grid", "ring-pacgan", "grid-pacgan", "moons", "swissroll"]
 EXPECTED_NAMES = {
     "digits",
     "digits-binary",
@@ -19,6 +19,8 @@ EXPECTED_NAMES = {
     "mnist-binary",
     "ring",
     "grid",
+    "ring-pacgan",
+    "grid-pacgan",
     "moons",
     "swissroll",
     "bars-and-stripes-3",
