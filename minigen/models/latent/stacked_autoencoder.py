@@ -55,6 +55,8 @@ class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetri
     pretrain_steps : train_step calls per greedy stage (int, or one per stage)
     """
 
+    generative = False  # codes and reconstructions, no distribution to sample
+
     def __init__(
         self,
         data_shape: tuple[int, ...],
