@@ -18,7 +18,7 @@ from .conv import (
     max_pool2d,
     upsample_nearest,
 )
-from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad, record, record_many
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs,
@@ -58,6 +58,7 @@ from .ops import (
     sum,
     tanh,
     transpose,
+    unstack,
     var,
     where,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "enable_grad", "exp", "expand", "getitem", "grad", "gradcheck", "is_grad_enabled",
     "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
     "max_pool2d", "maximum", "mean", "min", "minimum", "mul", "neg", "no_grad", "pad",
-    "permute", "power", "relu", "reshape", "sigmoid", "softmax", "softplus", "split",
-    "sqrt", "stack", "sub", "sum", "tanh", "transpose", "upsample_nearest", "var", "where",
+    "permute", "power", "record", "record_many", "relu", "reshape", "sigmoid", "softmax",
+    "softplus", "split", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "unstack",
+    "upsample_nearest", "var", "where",
 ]

@@ -101,7 +101,7 @@ def conv2d(
     out = np.matmul(weight.data.reshape(out_channels, -1), columns)
     out = out.reshape(n, out_channels, out_h, out_w)
 
-    def vjp(g: Tensor) -> tuple:
+    def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
         if x.requires_grad:
             grad_x = conv_transpose2d(g, weight, stride=stride, padding=padding,
@@ -142,7 +142,7 @@ def conv2d_weight(
     out = np.tensordot(gy, columns, axes=([0, 2], [0, 2]))
     out = out.reshape(out_channels, x.shape[1], *kernel).astype(x.dtype, copy=False)
 
-    def vjp(g: Tensor) -> tuple:
+    def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_gy = None
         if x.requires_grad:
             grad_x = conv_transpose2d(grad_output, g, stride=stride, padding=padding,
@@ -226,7 +226,7 @@ def conv_transpose2d(
     # output_padding // stride more input rows/cols than x has; no pixel of x reaches them.
     extra_h, extra_w = output_padding[0] // stride[0], output_padding[1] // stride[1]
 
-    def vjp(g: Tensor) -> tuple:
+    def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
         if x.requires_grad:
             grad_x = conv2d(g, weight, stride=stride, padding=padding, dilation=dilation)
@@ -262,7 +262,7 @@ def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
         raise ValueError(f"pooling: input {x.shape} must be (N, C, H, W) with H, W ≥ {kernel}")
     view = sliding_window_view(x.data, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
     source_shape = x.shape
-    return record(view, (x,), lambda g: (fold_windows(g, source_shape, stride),), "windows")
+    return record(view, (x,), lambda g, out: (fold_windows(g, source_shape, stride),), "windows")
 
 
 def fold_windows(values: Any, shape: tuple[int, ...], stride: Any) -> Tensor:
@@ -276,7 +276,7 @@ def fold_windows(values: Any, shape: tuple[int, ...], stride: Any) -> Tensor:
             out[:, :, i:i + stride[0] * (out_h - 1) + 1:stride[0],
                 j:j + stride[1] * (out_w - 1) + 1:stride[1]] += values.data[..., i, j]
     kernel = (kh, kw)
-    return record(out, (values,), lambda g: (windows(g, kernel, stride),), "fold_windows")
+    return record(out, (values,), lambda g, out: (windows(g, kernel, stride),), "fold_windows")
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:

@@ -240,6 +240,19 @@ def test_split_gradient_matches_finite_differences(data, shape, seed):
     check(pieces_weighted, normal(np.random.default_rng(seed), shape))
 
 
+@given(data=st.data(), shape=nonscalar_shapes, seed=seeds)
+def test_unstack_with_unused_slices_gradient_matches_finite_differences(data, shape, seed):
+    """Slices that reach no output get a zero gradient from the one concatenating VJP."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    used = data.draw(st.sets(st.integers(0, shape[axis] - 1), min_size=1), label="used")
+
+    def used_slices_weighted(t):
+        slices = ag.unstack(t, axis)
+        return ag.stack([slices[i] * (i + 1) for i in sorted(used)])
+
+    check(used_slices_weighted, normal(np.random.default_rng(seed), shape))
+
+
 @given(data=st.data(), shape=nonscalar_shapes, value=st.floats(-2, 2), seed=seeds)
 def test_pad_gradient_matches_finite_differences(data, shape, value, seed):
     widths = [data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2))) for _ in shape]

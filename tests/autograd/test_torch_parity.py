@@ -236,6 +236,16 @@ def test_concat_stack_split_match_torch(data, shape, pieces, seed):
                   [arrays[0]], rng)
 
 
+@given(data=st.data(), shape=nonscalar_shapes, seed=seeds)
+def test_unstack_matches_torch_unbind(data, shape, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    rng = np.random.default_rng(seed)
+    assert_parity(lambda t: ag.stack([p * (i + 1) for i, p in enumerate(ag.unstack(t, axis))]),
+                  lambda t: torch.stack([p * (i + 1) for i, p in
+                                         enumerate(torch.unbind(t, axis))]),
+                  [normal(rng, shape)], rng)
+
+
 @given(data=st.data(), shape=nonscalar_shapes, value=st.floats(-2, 2), seed=seeds)
 def test_pad_matches_torch(data, shape, value, seed):
     widths = [data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2))) for _ in shape]
