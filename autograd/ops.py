@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Tensor, record, record_many
+from .engine import Tensor, is_grad_enabled, record, record_many
 
 # ----------------------------------------------------------------------------------------
 # helpers
@@ -528,6 +528,96 @@ def unstack(x: Any, axis: int = 0) -> list[Tensor]:
     axis = axis % x.ndim
     shape = x.shape[:axis] + x.shape[axis + 1:]
     return [reshape(piece, shape) for piece in split(x, x.shape[axis], axis)]
+
+
+# ----------------------------------------------------------------------------------------
+# fused recurrent cells: the elementwise part of an LSTM or GRU step as one primitive
+# ----------------------------------------------------------------------------------------
+# Fifteen recorded ops per step become one. Each cell's equations are written once and
+# evaluated on ndarrays (forward, and backward without create_graph) or on Tensors (when
+# the backward pass is itself recorded, so the gradient is differentiable again). A kit
+# supplies split, sigmoid, tanh and concat for either.
+
+_ARRAYS = (np.split, _stable_sigmoid, np.tanh, np.concatenate)
+
+
+def _lstm_forward(gates: Any, cell: Any, axis: int, kit: tuple) -> tuple:
+    split_, sigmoid_, tanh_, _ = kit
+    i, f, g, o = split_(gates, 4, axis)
+    i, f, g, o = sigmoid_(i), sigmoid_(f), tanh_(g), sigmoid_(o)
+    new_cell = f * cell + i * g  # c' = f ⊙ c + i ⊙ g
+    tanh_cell = tanh_(new_cell)
+    return (i, f, g, o, tanh_cell), o * tanh_cell, new_cell  # h' = o ⊙ tanh(c')
+
+
+def _lstm_backward(grad_h: Any, grad_c: Any, acts: tuple, cell: Any, axis: int,
+                   kit: tuple) -> tuple:
+    i, f, g, o, tanh_cell = acts
+    grad_cell = grad_c + grad_h * o * (1 - tanh_cell * tanh_cell)  # ∂h'/∂c' = o(1 − tanh²c')
+    # ∂c'/∂i = g, ∂c'/∂f = c, ∂c'/∂g = i, ∂h'/∂o = tanh c'; then σ' = σ(1 − σ), tanh' = 1 − tanh²
+    grad_gates = kit[3]([grad_cell * g * i * (1 - i), grad_cell * cell * f * (1 - f),
+                         grad_cell * i * (1 - g * g), grad_h * tanh_cell * o * (1 - o)], axis)
+    return grad_gates, grad_cell * f  # ∂c'/∂c = f
+
+
+def lstm_cell(gates: Any, cell: Any, axis: int = 0) -> tuple[Tensor, Tensor]:
+    """One LSTM update from gate pre-activations: returns (h', c').
+
+    gates : the pre-activations of i, f, g, o (torch's order) stacked along ``axis``
+    cell : c, the shape of one gate block
+    i, f, o = σ(·), g = tanh(·); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').
+    """
+    gates, cell = as_tensor(gates), as_tensor(cell)
+    acts, hidden, new_cell = _lstm_forward(gates.data, cell.data, axis, _ARRAYS)
+
+    def vjp(grads: list) -> tuple:
+        grad_h, grad_c = (Tensor(np.zeros_like(hidden)) if g is None else g for g in grads)
+        if is_grad_enabled():  # create_graph: recompute the activations inside the graph
+            tensor_acts = _lstm_forward(gates, cell, axis, _TENSORS)[0]
+            return _lstm_backward(grad_h, grad_c, tensor_acts, cell, axis, _TENSORS)
+        arrays = _lstm_backward(grad_h.data, grad_c.data, acts, cell.data, axis, _ARRAYS)
+        return tuple(Tensor(a) for a in arrays)
+
+    h, c = record_many([hidden, new_cell], (gates, cell), vjp, "lstm_cell")
+    return h, c
+
+
+def _gru_forward(x_gates: Any, h_gates: Any, hidden: Any, axis: int, kit: tuple) -> tuple:
+    split_, sigmoid_, tanh_, _ = kit
+    (x_r, x_z, x_n), (h_r, h_z, h_n) = split_(x_gates, 3, axis), split_(h_gates, 3, axis)
+    r, z = sigmoid_(x_r + h_r), sigmoid_(x_z + h_z)
+    n = tanh_(x_n + r * h_n)  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+    return (r, z, n, h_n), n + z * (hidden - n)  # h' = (1 − z) ⊙ n + z ⊙ h
+
+
+def _gru_backward(grad: Any, acts: tuple, hidden: Any, axis: int, kit: tuple) -> tuple:
+    r, z, n, h_n = acts
+    grad_n = grad * (1 - z) * (1 - n * n)  # ∂h'/∂n = 1 − z, tanh' = 1 − n²
+    grad_r = grad_n * h_n * r * (1 - r)  # ∂n/∂r = h_n (inside tanh), σ' = σ(1 − σ)
+    grad_z = grad * (hidden - n) * z * (1 - z)  # ∂h'/∂z = h − n
+    return (kit[3]([grad_r, grad_z, grad_n], axis), kit[3]([grad_r, grad_z, grad_n * r], axis),
+            grad * z)  # ∂h'/∂h = z (the direct path; W_hh's path is h_gates')
+
+
+def gru_cell(x_gates: Any, h_gates: Any, hidden: Any, axis: int = 0) -> Tensor:
+    """One GRU update (torch's equations) from both projections: returns h'.
+
+    x_gates : W_ih x + b_ih, h_gates : W_hh h + b_hh, each r, z, n stacked along ``axis``
+    hidden : h, the shape of one gate block
+    """
+    x_gates, h_gates, hidden = as_tensor(x_gates), as_tensor(h_gates), as_tensor(hidden)
+    acts, out = _gru_forward(x_gates.data, h_gates.data, hidden.data, axis, _ARRAYS)
+
+    def vjp(g: Tensor, out: Tensor) -> tuple:
+        if is_grad_enabled():  # create_graph: recompute the activations inside the graph
+            tensor_acts = _gru_forward(x_gates, h_gates, hidden, axis, _TENSORS)[0]
+            return _gru_backward(g, tensor_acts, hidden, axis, _TENSORS)
+        return tuple(Tensor(a) for a in _gru_backward(g.data, acts, hidden.data, axis, _ARRAYS))
+
+    return record(out, (x_gates, h_gates, hidden), vjp, "gru_cell")
+
+
+_TENSORS = (split, sigmoid, tanh, concat)
 
 
 # ----------------------------------------------------------------------------------------
