@@ -359,8 +359,12 @@ def broadcast_to(x: Any, shape: Any) -> Tensor:
     """Expand size-1 (or missing leading) dims to ``shape``; VJP sums them back."""
     x = as_tensor(x)
     shape = tuple(shape)
-    try:  # a read-only view: nothing is copied (Tensor data is never written in place)
-        out = np.broadcast_to(x.data, shape)
+    # A materialised copy, not np.broadcast_to's zero-stride view: a view is free to make
+    # but sends every matmul and conv that meets it down NumPy's non-BLAS loops (2-5×
+    # slower), and this is where every loss's gradient starts (sum's VJP).
+    out = np.empty(shape, dtype=x.dtype)
+    try:
+        out[...] = x.data
     except ValueError:
         raise ValueError(f"expand: cannot broadcast shape {x.shape} to {shape}") from None
     return record(out, (x,), lambda g, out: (unbroadcast(g, x.shape),), "expand")
