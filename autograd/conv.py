@@ -259,9 +259,12 @@ def conv_transpose2d(
 
 
 def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
-    """All kernel windows: (N, C, H, W) -> (N, C, Ho, Wo, kh, kw), no padding.
+    """All kernel windows, taps first: (N, C, H, W) -> (kh, kw, N, C, Ho, Wo), no padding.
 
-    The VJP adds each window's gradient back where it came from (``fold_windows``).
+    A contiguous copy with the taps first: pooling then reduces over the two leading axes,
+    kh·kw elementwise passes over (N, C, Ho, Wo) slabs. NumPy's reduction of the strided
+    window view itself is 20× slower (64×32×16×16, 2×2: 26 ms against 1.3 ms with the
+    copy). The VJP adds each tap's gradient back where it came from (``fold_windows``).
     """
     x = ops.as_tensor(x)
     kernel = _pair(kernel_size, "kernel_size")
@@ -270,20 +273,22 @@ def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
         raise ValueError(f"pooling: input {x.shape} must be (N, C, H, W) with H, W ≥ {kernel}")
     view = sliding_window_view(x.data, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
     source_shape = x.shape
-    return record(view, (x,), lambda g, out: (fold_windows(g, source_shape, stride),), "windows")
+    return record(np.ascontiguousarray(view.transpose(4, 5, 0, 1, 2, 3)), (x,),
+                  lambda g, out: (fold_windows(g, source_shape, stride),), "windows")
 
 
 def fold_windows(values: Any, shape: tuple[int, ...], stride: Any) -> Tensor:
-    """Sum window entries (N, C, Ho, Wo, kh, kw) back into an image of ``shape``."""
+    """Sum window taps (kh, kw, N, C, Ho, Wo) back into an image of ``shape``."""
     values = ops.as_tensor(values)
     stride = _pair(stride, "stride")
-    out_h, out_w, kh, kw = values.shape[2:]
+    kh, kw, _, _, out_h, out_w = values.shape
     out = np.zeros(shape, dtype=values.dtype)
     for i in range(kh):
         for j in range(kw):
             out[:, :, i:i + stride[0] * (out_h - 1) + 1:stride[0],
-                j:j + stride[1] * (out_w - 1) + 1:stride[1]] += values.data[..., i, j]
+                j:j + stride[1] * (out_w - 1) + 1:stride[1]] += values.data[i, j]
     kernel = (kh, kw)
+    # adding taps back is linear: its VJP reads the same taps
     return record(out, (values,), lambda g, out: (windows(g, kernel, stride),), "fold_windows")
 
 
@@ -293,7 +298,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     ph, pw = _pair(padding, "padding")
     if ph or pw:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=-np.inf)
-    return ops.max(windows(x, kernel_size, stride), axis=(-2, -1))
+    return ops.max(windows(x, kernel_size, stride), axis=(0, 1))
 
 
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
@@ -302,7 +307,7 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     ph, pw = _pair(padding, "padding")
     if ph or pw:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    return ops.mean(windows(x, kernel_size, stride), axis=(-2, -1))
+    return ops.mean(windows(x, kernel_size, stride), axis=(0, 1))
 
 
 def upsample_nearest(x: Any, scale_factor: int = 2) -> Tensor:
