@@ -23,6 +23,7 @@ operand: the output, or the output gradient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,20 @@ def _columns(
             columns[:, i, j] = channels_first[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
                                               j * dw:j * dw + sw * (out_w - 1) + 1:sw]
     return columns.reshape(c * kh * kw, n * out_h * out_w)
+
+
+def _record_with_bias(out: np.ndarray, x: Tensor, weight: Tensor, bias: Any,
+                      vjp: Callable, op: str) -> Tensor:
+    """Record a convolution; a bias is added in place and joins the same record, which
+    saves a second full-size output and pass (∂/∂b = Σ over n, h, w of g)."""
+    if bias is None:
+        return record(out, (x, weight), vjp, op)
+    bias = ops.as_tensor(bias)
+    if bias.dtype != out.dtype:  # a mixed-dtype sum must promote: no in-place add
+        return ops.add(record(out, (x, weight), vjp, op), ops.reshape(bias, (1, -1, 1, 1)))
+    out += bias.data.reshape(1, -1, 1, 1)
+    return record(out, (x, weight, bias),
+                  lambda g, result: vjp(g, result) + (ops.sum(g, axis=(0, 2, 3)),), op)
 
 
 def _check_conv(name: str, x: Tensor, w: Tensor, in_channels: int) -> None:
@@ -125,10 +140,7 @@ def conv2d(
             grad_w = conv2d_weight(x, g, kernel, stride, padding, dilation, columns=columns)
         return grad_x, grad_w
 
-    result = record(out, (x, weight), vjp, "conv2d")
-    if bias is not None:
-        result = result + ops.reshape(bias, (1, -1, 1, 1))
-    return result
+    return _record_with_bias(out, x, weight, bias, vjp, "conv2d")
 
 
 def conv2d_weight(
@@ -253,10 +265,7 @@ def conv_transpose2d(
             grad_w = conv2d_weight(g, x_full, kernel, stride, padding, dilation)
         return grad_x, grad_w
 
-    result = record(out, (x, weight), vjp, "conv_transpose2d")
-    if bias is not None:
-        result = result + ops.reshape(bias, (1, -1, 1, 1))
-    return result
+    return _record_with_bias(out, x, weight, bias, vjp, "conv_transpose2d")
 
 
 # ----------------------------------------------------------------------------------------
