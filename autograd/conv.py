@@ -10,15 +10,15 @@ conv2d's input gradient is conv_transpose2d with the same weight, and conv_trans
 input gradient is conv2d: they are adjoint linear maps, ⟨conv2d(x, w), y⟩ =
 ⟨x, conv_transpose2d(y, w)⟩. Both weight gradients are conv2d_weight.
 
-Layout, chosen by measurement (64×16×28×28, 16→32, 3×3, ms per call under load, 1 | 2
-BLAS threads): the columns are one (C·kh·kw, N·Ho·Wo) matrix, so conv2d, its weight
-gradient and conv_transpose2d are each one large GEMM. Per-image columns
-(N, C·kh·kw, Ho·Wo) give NCHW with no transpose but need a batched matmul of N small
-GEMMs, which ties at 1 thread (forward 22 | 1400, weight gradient 23 | 177 against
-23 | 48 and 23 | 25) and collapses at 2, where every small GEMM wakes and syncs the BLAS
-threads; np.tensordot, the other way to one GEMM, first copies the columns transposed
-(36 ms at 1 thread). The price of the large GEMM is one transposing copy of the smaller
-operand: the output, or the output gradient.
+Layout, chosen by measurement (64×16×28×28, 16→32, 3×3, ms per call at 1 | 2 BLAS
+threads, taken on a loaded 2-core machine): the columns are one (C·kh·kw, N·Ho·Wo)
+matrix, so conv2d, its weight gradient and conv_transpose2d are each one large GEMM.
+Per-image columns (N, C·kh·kw, Ho·Wo) give NCHW with no transpose but need a batched
+matmul of N small GEMMs: it ties at 1 thread and falls far behind at 2, where every small
+GEMM wakes and syncs the BLAS threads (forward 22 | 1400 against 23 | 48; weight
+gradient 23 | 177 against 23 | 25). np.tensordot, the other way to one GEMM, first copies
+the columns transposed (36 ms at 1 thread). The price of the large GEMM is one
+transposing copy of the smaller operand: the output, or the output gradient.
 """
 
 from __future__ import annotations
