@@ -268,9 +268,7 @@ def conv_transpose2d(
     return _record_with_bias(out, x, weight, bias, vjp, "conv_transpose2d")
 
 
-# ----------------------------------------------------------------------------------------
-# pooling: a window view and its adjoint
-# ----------------------------------------------------------------------------------------
+# ----- pooling: a window view and its adjoint -----------------------------------------
 
 
 def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:

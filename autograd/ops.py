@@ -21,9 +21,7 @@ import numpy as np
 
 from .engine import Tensor, is_grad_enabled, record, record_many
 
-# ----------------------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------------------
+# ----- helpers ------------------------------------------------------------------------
 
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
@@ -80,13 +78,7 @@ def _normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(int(a) % ndim if ndim else 0 for a in axes)
 
 
-def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(1 if i in axes else size for i, size in enumerate(shape))
-
-
-# ----------------------------------------------------------------------------------------
-# elementwise binary primitives
-# ----------------------------------------------------------------------------------------
+# ----- elementwise binary primitives --------------------------------------------------
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -154,9 +146,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
                                                unbroadcast(g * ~condition, b.shape)), "where")
 
 
-# ----------------------------------------------------------------------------------------
-# elementwise unary primitives
-# ----------------------------------------------------------------------------------------
+# ----- elementwise unary primitives ---------------------------------------------------
 
 
 def neg(x: Any) -> Tensor:
@@ -227,9 +217,7 @@ def astype(x: Any, dtype: Any) -> Tensor:
     return record(x.data.astype(dtype), (x,), lambda g, out: (astype(g, source),), "astype")
 
 
-# ----------------------------------------------------------------------------------------
-# reductions
-# ----------------------------------------------------------------------------------------
+# ----- reductions ---------------------------------------------------------------------
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -239,7 +227,7 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     def vjp(g: Tensor, out: Tensor) -> tuple:
         # ∂(Σ x)/∂x_i = 1: g spread back over the summed axes
         if g.ndim:  # a 0-d gradient broadcasts as it is
-            g = reshape(g, _keepdims_shape(x.shape, axes))
+            g = reshape(g, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
         return (broadcast_to(g, x.shape),)
 
     return record(np.add.reduce(x.data, axis=axes, keepdims=keepdims), (x,), vjp, "sum")
@@ -286,9 +274,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     return record(value.astype(x.dtype, copy=False), (x,), vjp, "logsumexp")
 
 
-# ----------------------------------------------------------------------------------------
-# linear algebra
-# ----------------------------------------------------------------------------------------
+# ----- linear algebra -----------------------------------------------------------------
 
 
 def _matmul_nd(a: Tensor, b: Tensor) -> Tensor:
@@ -323,9 +309,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     return reshape(out, out.shape[:-1]) if b.ndim == 1 else out
 
 
-# ----------------------------------------------------------------------------------------
-# shape and indexing primitives
-# ----------------------------------------------------------------------------------------
+# ----- shape and indexing primitives --------------------------------------------------
 
 
 def reshape(x: Any, shape: Any) -> Tensor:
@@ -449,9 +433,7 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
     return record(out, (x,), lambda g, out: (getitem(g, inner),), "pad")
 
 
-# ----------------------------------------------------------------------------------------
-# composed from the primitives above (no VJP needed)
-# ----------------------------------------------------------------------------------------
+# ----- composed from the primitives above (no VJP needed) -----------------------------
 
 
 def sub(a: Any, b: Any) -> Tensor:
@@ -534,9 +516,7 @@ def unstack(x: Any, axis: int = 0) -> list[Tensor]:
     return [reshape(piece, shape) for piece in split(x, x.shape[axis], axis)]
 
 
-# ----------------------------------------------------------------------------------------
-# fused recurrent cells: the elementwise part of an LSTM or GRU step as one primitive
-# ----------------------------------------------------------------------------------------
+# ----- fused recurrent cells: the elementwise part of an LSTM or GRU step, one primitive
 # Fifteen recorded ops per step become one. Each cell's equations are written once and
 # evaluated on ndarrays (forward, and backward without create_graph) or on Tensors (when
 # the backward pass is itself recorded, so the gradient is differentiable again). A kit
@@ -624,9 +604,7 @@ def gru_cell(x_gates: Any, h_gates: Any, hidden: Any, axis: int = 0) -> Tensor:
 _TENSORS = (split, sigmoid, tanh, concat)
 
 
-# ----------------------------------------------------------------------------------------
-# Tensor's operators and methods, from one table
-# ----------------------------------------------------------------------------------------
+# ----- Tensor's operators and methods, from one table ---------------------------------
 
 
 def _reflected(op: Callable) -> Callable:
