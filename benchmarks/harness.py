@@ -8,7 +8,7 @@ is right"):
   re-maps its large buffers on every call. glibc reads them once, at start-up, so the
   process re-executes itself when they are missing;
 * the same number of BLAS/OpenMP threads for both libraries, fixed before NumPy loads its
-  BLAS (default 1: two spinning thread pools per library oversubscribe 2 cores);
+  BLAS (and the same for both: two libraries' default pools would oversubscribe the cores);
 * both libraries in one process, alternating phases for several rounds; before each timed
   phase a 0.3 s pause and one untimed call, because the other library's threads keep
   spinning for a while and slow whichever runs next.
