@@ -18,10 +18,6 @@ from .activations import ReLU
 from .module import Module, Parameter, Sequential
 
 
-def _check_rng(rng: Any, layer: str) -> np.random.Generator:
-    return check_rng(layer, rng)
-
-
 def uniform_init(
     shape: tuple[int, ...], bound: float, rng: np.random.Generator, dtype: Any = np.float32
 ) -> np.ndarray:

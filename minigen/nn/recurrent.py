@@ -31,9 +31,10 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
 from .dropout import dropout
-from .layers import _check_rng, uniform_init
+from .layers import uniform_init
 from .module import Module, Parameter
 
 State = tuple[Tensor, ...]
@@ -160,7 +161,7 @@ class _Cell(Module):
                  rng: np.random.Generator, dtype: Any) -> None:
         super().__init__()
         name = type(self).__name__
-        _check_rng(rng, name)
+        check_rng(name, rng)
         _check_sizes(name, input_size, hidden_size)
         gates, _, self._num_states, self._fold = _KINDS[self.kind]
         self._step = _step_function(self.kind, nonlinearity)
@@ -288,7 +289,7 @@ class _RecurrentLayer(Module):
                  rng: np.random.Generator, dtype: Any) -> None:
         super().__init__()
         name = type(self).__name__
-        _check_rng(rng, name)
+        check_rng(name, rng)
         _check_sizes(name, input_size, hidden_size)
         if num_layers < 1:
             raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")

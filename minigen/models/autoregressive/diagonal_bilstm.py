@@ -60,8 +60,6 @@ from minigen.nn.masked_conv import (
     unskew,
 )
 
-from .row_lstm import lstm_update
-
 
 class DiagonalLSTM(Module):
     """One direction, left to right: u : (N, C, H, W) -> h : (N, C, H, W)."""
@@ -76,7 +74,7 @@ class DiagonalLSTM(Module):
         # row r of the new column reads rows r − 1 and r of the previous one: (i−1, j), (i, j−1)
         above_and_left = ag.pad(hidden, ((0, 0), (0, 0), (1, 0), (0, 0)))
         gates = from_input + self.state_to_state(above_and_left)  # K^is ⋆ u + K^ss ⋆ h
-        return lstm_update(gates, cell)
+        return ag.lstm_cell(gates, cell, axis=1)  # i, f, g, o on channels
 
     def forward(self, u: Tensor) -> Tensor:
         n, channels, height, width = u.shape

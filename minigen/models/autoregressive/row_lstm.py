@@ -46,13 +46,6 @@ from minigen.nn import Conv2d, Module, Sequential
 from minigen.nn.masked_conv import MaskedConv2d, PixelLogitHead
 
 
-def lstm_update(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
-    """One LSTM step from pre-activations (N, 4C, …) ordered i, f, g, o (as torch)."""
-    i, f, g, o = ag.split(gates, 4, axis=1)
-    cell = ag.sigmoid(f) * cell + ag.sigmoid(i) * ag.tanh(g)  # c = σ(f)⊙c + σ(i)⊙tanh(g)
-    return ag.sigmoid(o) * ag.tanh(cell), cell  # h = σ(o) ⊙ tanh(c)
-
-
 class RowLSTMLayer(Module):
     """u : (N, C, H, W) -> h : (N, C, H, W), computed row by row."""
 
@@ -71,7 +64,7 @@ class RowLSTMLayer(Module):
         for r in range(height):
             # [i, f, g, o]_r = K^is ⋆ u_r + K^ss ⋆ h_{r−1}
             gates = from_input[:, :, r:r + 1] + self.state_to_state(hidden)
-            hidden, cell = lstm_update(gates, cell)
+            hidden, cell = ag.lstm_cell(gates, cell, axis=1)  # i, f, g, o on channels
             rows.append(hidden)
         return ag.concat(rows, axis=2)
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd as ag
-from minigen.models.autoregressive.row_lstm import RowLSTMLayer, lstm_update
+from minigen.models.autoregressive.row_lstm import RowLSTMLayer
 from tests.models.autoregressive.helpers import small_model
 
 
@@ -22,16 +22,16 @@ def _numpy_lstm(gates, cell):
 
 
 @given(st.integers(1, 3), st.integers(0, 10**6))
-def test_lstm_update_follows_the_gate_equations(channels, seed):
+def test_row_lstm_cell_follows_the_gate_equations_on_channels(channels, seed):
     rng = np.random.default_rng(seed)
     gates, cell = rng.normal(0, 2, (2, 4 * channels, 1, 3)), rng.normal(0, 1, (2, channels, 1, 3))
-    hidden, new_cell = lstm_update(ag.Tensor(gates), ag.Tensor(cell))
+    hidden, new_cell = ag.lstm_cell(ag.Tensor(gates), ag.Tensor(cell), axis=1)
     expected_hidden, expected_cell = _numpy_lstm(gates, cell)
     np.testing.assert_allclose(hidden.data, expected_hidden, rtol=1e-12)
     np.testing.assert_allclose(new_cell.data, expected_cell, rtol=1e-12)
 
 
-def test_lstm_update_matches_torch_lstm_cell():
+def test_row_lstm_cell_matches_torch_lstm_cell():
     torch = pytest.importorskip("torch")
     cell_module = torch.nn.LSTMCell(3, 2).double()
     rng = np.random.default_rng(0)
@@ -40,7 +40,7 @@ def test_lstm_update_matches_torch_lstm_cell():
         expected_h, expected_c = cell_module(torch.tensor(x), (torch.tensor(h), torch.tensor(c)))
         gates = (torch.tensor(x) @ cell_module.weight_ih.T + cell_module.bias_ih
                  + torch.tensor(h) @ cell_module.weight_hh.T + cell_module.bias_hh).numpy()
-    hidden, new_cell = lstm_update(ag.Tensor(gates), ag.Tensor(c))
+    hidden, new_cell = ag.lstm_cell(ag.Tensor(gates), ag.Tensor(c), axis=1)
     np.testing.assert_allclose(hidden.data, expected_h.numpy(), rtol=1e-10)
     np.testing.assert_allclose(new_cell.data, expected_c.numpy(), rtol=1e-10)
 
