@@ -33,7 +33,8 @@ from . import ops
 from .engine import Tensor, record
 
 
-def _pair(value: Any, name: str) -> tuple[int, int]:
+def int_pair(value: Any, name: str) -> tuple[int, int]:
+    """(value, value) for an int, the pair itself otherwise; checked non-negative."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or any(int(v) < 0 for v in pair):
         raise ValueError(f"{name} must be a non-negative int or a pair of them, got {value!r}")
@@ -112,8 +113,8 @@ def conv2d(
     """
     x, weight = ops.as_tensor(x), ops.as_tensor(weight)
     _check_conv("conv2d", x, weight, weight.shape[1])
-    stride, padding, dilation = (_pair(stride, "stride"), _pair(padding, "padding"),
-                                 _pair(dilation, "dilation"))
+    stride, padding, dilation = (int_pair(stride, "stride"), int_pair(padding, "padding"),
+                                 int_pair(dilation, "dilation"))
     kernel = weight.shape[2:]
     n, _, h, w = x.shape
     out_h = _conv_output_size(h, kernel[0], stride[0], padding[0], dilation[0])
@@ -158,8 +159,8 @@ def conv2d_weight(
     ``columns`` may pass x's im2col already computed by the forward pass.
     """
     x, grad_output = ops.as_tensor(x), ops.as_tensor(grad_output)
-    kernel, stride = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
-    padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
+    kernel, stride = int_pair(kernel_size, "kernel_size"), int_pair(stride, "stride")
+    padding, dilation = int_pair(padding, "padding"), int_pair(dilation, "dilation")
     if columns is None:
         columns = _columns(x.data, kernel, stride, padding, dilation)
     out_channels = grad_output.shape[1]
@@ -204,8 +205,8 @@ def conv_transpose2d(
     """
     x, weight = ops.as_tensor(x), ops.as_tensor(weight)
     _check_conv("conv_transpose2d", x, weight, weight.shape[0])
-    stride, padding, dilation = (_pair(stride, "stride"), _pair(padding, "padding"),
-                                 _pair(dilation, "dilation"))
+    stride, padding, dilation = (int_pair(stride, "stride"), int_pair(padding, "padding"),
+                                 int_pair(dilation, "dilation"))
     kernel = weight.shape[2:]
     n, in_channels, h, w = x.shape
     out_channels = weight.shape[1]
@@ -215,7 +216,7 @@ def conv_transpose2d(
             for s, k, st, p, d in zip((h, w), kernel, stride, padding, dilation)
         ]
         output_padding = tuple(int(o) - nat for o, nat in zip(output_size, natural))
-    output_padding = _pair(output_padding, "output_padding")
+    output_padding = int_pair(output_padding, "output_padding")
     for op_, st, d in zip(output_padding, stride, dilation):
         if op_ >= max(st, d):
             raise ValueError(
@@ -280,8 +281,8 @@ def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
     copy). The VJP adds each tap's gradient back where it came from (``fold_windows``).
     """
     x = ops.as_tensor(x)
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
+    kernel = int_pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else int_pair(stride, "stride")
     if x.ndim != 4 or x.shape[2] < kernel[0] or x.shape[3] < kernel[1]:
         raise ValueError(f"pooling: input {x.shape} must be (N, C, H, W) with H, W ≥ {kernel}")
     view = sliding_window_view(x.data, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
@@ -293,7 +294,7 @@ def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
 def fold_windows(values: Any, shape: tuple[int, ...], stride: Any) -> Tensor:
     """Sum window taps (kh, kw, N, C, Ho, Wo) back into an image of ``shape``."""
     values = ops.as_tensor(values)
-    stride = _pair(stride, "stride")
+    stride = int_pair(stride, "stride")
     kh, kw, _, _, out_h, out_w = values.shape
     out = np.zeros(shape, dtype=values.dtype)
     for i in range(kh):
@@ -308,7 +309,7 @@ def fold_windows(values: Any, shape: tuple[int, ...], stride: Any) -> Tensor:
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     """Max over each window (padding with −inf, as torch); ties share the gradient."""
     x = ops.as_tensor(x)
-    ph, pw = _pair(padding, "padding")
+    ph, pw = int_pair(padding, "padding")
     if ph or pw:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=-np.inf)
     return ops.max(windows(x, kernel_size, stride), axis=(0, 1))
@@ -317,7 +318,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
     """Mean over each window; zero padding counts in the mean (torch's default)."""
     x = ops.as_tensor(x)
-    ph, pw = _pair(padding, "padding")
+    ph, pw = int_pair(padding, "padding")
     if ph or pw:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     return ops.mean(windows(x, kernel_size, stride), axis=(0, 1))

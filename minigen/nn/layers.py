@@ -12,6 +12,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from autograd.conv import int_pair
 from minigen.checks import check_rng
 
 from .activations import ReLU
@@ -58,10 +59,6 @@ class Linear(Module):
         return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-
-
 class Conv2d(Module):
     """2-D cross-correlation.  x : (N, in, H, W) -> (N, out, Ho, Wo); weight (out, in, kh, kw)."""
 
@@ -81,7 +78,7 @@ class Conv2d(Module):
         super().__init__()
         check_rng("Conv2d", rng)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size)
+        self.kernel_size = int_pair(kernel_size, "kernel_size")
         self.stride, self.padding, self.dilation = stride, padding, dilation
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
         bound = 1 / np.sqrt(fan_in)
@@ -117,7 +114,7 @@ class ConvTranspose2d(Module):
         super().__init__()
         check_rng("ConvTranspose2d", rng)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size)
+        self.kernel_size = int_pair(kernel_size, "kernel_size")
         self.stride, self.padding = stride, padding
         self.output_padding, self.dilation = output_padding, dilation
         # torch computes fan_in from weight.shape[1] * kh * kw for transposed convs.
