@@ -78,6 +78,11 @@ class Model(Module, ABC):
     loss_unit : what ``loss`` is measured in, for plots and tables
     test_loss : False when ``loss`` is no figure to report on test data (a stochastic
         surrogate such as contrastive divergence's); the evaluator then skips it
+    binary_data : True for a model of binary data: :meth:`examples` refuses anything but
+        0 and 1 (a grey level has no probability under a Bernoulli model)
+
+    Every method that takes data passes it through :meth:`examples` first, so bad input is
+    refused at the door with the shape or range that was expected.
     """
 
     conditions: ClassVar[tuple[str, ...]] = ()
@@ -85,6 +90,45 @@ class Model(Module, ABC):
     uses_learning_rate: ClassVar[bool] = True
     loss_unit: ClassVar[str] = "nats"
     test_loss: ClassVar[bool] = True
+    binary_data: ClassVar[bool] = False
+    data_shape: tuple[int, ...]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype data is converted to: the parameters' (float64 for a model without)."""
+        parameters = self.parameters()
+        return parameters[0].dtype if parameters else np.dtype(np.float64)
+
+    def examples(self, x: Any, *, flat: bool = False) -> Tensor:
+        """x checked at the door and made a Tensor of the model's dtype.
+
+        x : (N, *data_shape), or (N, D) with ``flat``; returns (N, *data_shape), or (N, D)
+        with ``flat`` (D = prod(data_shape), raster order). An array must hold N ≥ 1 finite
+        examples, each 0 or 1 for a model of binary data. A Tensor keeps its dtype and its
+        graph (Jacobian tests differentiate through it) and is only shape-checked.
+        """
+        name = type(self).__name__
+        shape = tuple(self.data_shape)
+        size = int(np.prod(shape))
+        if not isinstance(x, Tensor):
+            array = np.asarray(x)
+            if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+                raise TypeError(f"{name}: x must be numbers, got an array of {array.dtype}")
+            if array.ndim >= 1 and len(array) == 0:
+                raise ValueError(f"{name}: x is empty (shape {array.shape}); need at least "
+                                 "one example")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{name}: x holds NaN or inf; every value must be finite")
+            if self.binary_data and not np.all((array == 0) | (array == 1)):
+                raise ValueError(f"{name}: x must be binary (values 0 and 1), as in "
+                                 f"'digits-binary'; got values in [{array.min():g}, "
+                                 f"{array.max():g}]")
+            x = Tensor(array.astype(self.dtype, copy=False))
+        accepted = [shape, (size,)] if flat else [shape]
+        if x.ndim < 1 or tuple(x.shape[1:]) not in accepted:
+            expected = " or ".join(f"(N, {', '.join(map(str, s))})" for s in accepted)
+            raise ValueError(f"{name}: x has shape {x.shape}, expected {expected}")
+        return x.reshape(x.shape[0], size) if flat else x.reshape(x.shape[0], *shape)
 
     @abstractmethod
     def loss(self, x: Any, rng: np.random.Generator, **conditions: Any) -> Tensor:

@@ -77,6 +77,8 @@ class _CountingModel(TrainsItself, ExplicitDensity, CountsFreeParameters):
     Counting is their training (no players, no optimiser, no learning rate).
     """
 
+    binary_data = True
+
     formula_text = ""
     uses_learning_rate = False
 
@@ -100,17 +102,7 @@ class _CountingModel(TrainsItself, ExplicitDensity, CountsFreeParameters):
 
     def _flatten(self, x: Any) -> np.ndarray:
         """x : (N, *data_shape) or (N, n) with values in {0, 1} -> (N, n) int64, row-major."""
-        x = np.asarray(x.data if isinstance(x, Tensor) else x)
-        shapes = (self.data_shape, (self.num_pixels,))
-        if x.ndim < 1 or tuple(x.shape[1:]) not in shapes:
-            raise ValueError(
-                f"{type(self).__name__}: x has shape {x.shape}, expected (N, *{self.data_shape}) "
-                f"or (N, {self.num_pixels})"
-            )
-        bits = x.reshape(len(x), self.num_pixels)
-        if not np.all((bits == 0) | (bits == 1)):
-            raise ValueError(f"{type(self).__name__}: x must be binary (values 0 and 1)")
-        return bits.astype(np.int64)
+        return self.examples(x, flat=True).data.astype(np.int64)
 
     def fit(self, x: Any, smoothing: float = 0.0) -> _CountingModel:
         """Maximum likelihood by counting ``x`` (forgets earlier counts)."""
@@ -373,6 +365,8 @@ class RGBPixelJoint(_CountingModel):
     Data: x : (N, 3) integer levels 0 … levels − 1 (0 … 255 for 8-bit colour); colour
     (r, g, b) is table entry (r·K + g)·K + b with K = levels. ``formula`` is in K.
     """
+
+    binary_data = False  # colour levels 0 … 255, checked by its own _flatten
 
     formula_text = "K^3 - 1"
 

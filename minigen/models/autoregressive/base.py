@@ -49,23 +49,10 @@ class AutoregressiveVectorModel(Autoregressive):
                              f"positive ints, e.g. (1, 8, 8) or (2,); got {data_shape!r}")
         self.data_shape, self.num_dims = shape, int(np.prod(shape))
 
-    @property
-    def dtype(self) -> np.dtype:
-        return self.parameters()[0].dtype
-
     def flatten(self, x: Any) -> Tensor:
-        """(N, *data_shape) ndarray or Tensor -> (N, D) Tensor in raster order.
-
-        An ndarray is converted to the model's dtype; a Tensor keeps its dtype and its
-        graph (so the Jacobian of the logits with respect to the input can be taken).
-        """
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
-        if x.shape[1:] != self.data_shape:
-            raise ValueError(
-                f"{type(self).__name__}: x has shape {x.shape}, expected "
-                f"(N, {', '.join(map(str, self.data_shape))})"
-            )
-        return x.reshape(x.shape[0], self.num_dims)
+        """(N, *data_shape) ndarray or Tensor -> (N, D) Tensor in raster order, checked
+        (:meth:`~minigen.models.base.Model.examples`)."""
+        return self.examples(x, flat=True)
 
     def _log_prob_tensor(self, flat: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not define _log_prob_tensor()")
@@ -154,6 +141,8 @@ class AutoregressiveImageModel(Autoregressive):
     ``complete`` draws the lower half given the upper half.
     """
 
+    binary_data = True  # Bernoulli pixels: x in {0, 1}
+
     data_shape: tuple[int, int, int]
 
     def logits(self, x: Any) -> Tensor:
@@ -168,19 +157,9 @@ class AutoregressiveImageModel(Autoregressive):
             )
         return shape  # type: ignore[return-value]
 
-    @property
-    def dtype(self) -> np.dtype:
-        return self.parameters()[0].dtype
-
-    def images(self, x: Any, name: str = "x") -> Tensor:
-        """``x`` as a Tensor of the model's dtype, checked to be (N, 1, H, W)."""
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
-        if x.ndim != 4 or x.shape[1:] != self.data_shape:
-            raise ValueError(
-                f"{type(self).__name__}: {name} must have shape (N, *{self.data_shape}); "
-                f"got {x.shape}"
-            )
-        return x
+    def images(self, x: Any) -> Tensor:
+        """``x`` checked and made a Tensor of the model's dtype, (N, 1, H, W)."""
+        return self.examples(x)
 
     def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
         """Mean negative log-likelihood in nats per image. x : (N, 1, H, W) in {0, 1}."""

@@ -54,6 +54,8 @@ class FVSBN(AutoregressiveVectorModel):
         k ≥ D − 1 is the full chain rule
     """
 
+    binary_data = True
+
     def __init__(
         self,
         data_shape: tuple[int, ...],

@@ -64,6 +64,8 @@ class MADE(AutoregressiveVectorModel, ReportsMetrics):
     ordering : "natural" (raster) or "random" (one random ordering per mask set)
     """
 
+    binary_data = True
+
     def __init__(
         self,
         data_shape: tuple[int, ...],

@@ -60,6 +60,8 @@ class NADE(AutoregressiveVectorModel):
     hidden : H
     """
 
+    binary_data = True
+
     def __init__(
         self,
         data_shape: tuple[int, ...],

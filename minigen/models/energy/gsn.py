@@ -66,6 +66,8 @@ class GSN(Reconstructs, ChainSampler, ReportsMetrics):
     walkback : K, reconstructions per training example
     """
 
+    binary_data = True
+
     def __init__(
         self,
         data_shape: tuple[int, ...],
@@ -86,20 +88,13 @@ class GSN(Reconstructs, ChainSampler, ReportsMetrics):
                                           for a, b in zip(widths, widths[1:])])
         self.output = Linear(widths[-1], widths[0], rng=rng)
 
-    def _as_array(self, x: Any) -> np.ndarray:
-        array = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if array.shape[1:] != self.data_shape:
-            raise ValueError(f"GSN: x has shape {array.shape}, expected "
-                             f"(N, {', '.join(map(str, self.data_shape))})")
-        return array.astype(self.output.weight.dtype, copy=False)
-
     def corrupt(self, x: Any, rng: np.random.Generator) -> np.ndarray:
         """x̃ ~ C(·|x), salt-and-pepper.  x : (N, *data_shape) -> same shape."""
-        return salt_and_pepper(self._as_array(x), self.noise_level, rng)
+        return salt_and_pepper(self.examples(x).data, self.noise_level, rng)
 
     def forward(self, x_noisy: Any) -> Tensor:
         """Logits of P_θ(x | x̃).  x_noisy : (N, *data_shape) -> (N, *data_shape)."""
-        hidden = ag.Tensor(self._as_array(x_noisy)).reshape(len(x_noisy), -1)
+        hidden = ag.Tensor(self.examples(x_noisy).data).reshape(len(x_noisy), -1)
         for layer in self.hidden_layers:
             hidden = ag.tanh(layer(hidden))
         return self.output(hidden).reshape(len(x_noisy), *self.data_shape)
@@ -111,7 +106,7 @@ class GSN(Reconstructs, ChainSampler, ReportsMetrics):
     # ----- the model protocol --------------------------------------------------------
     def loss(self, x: Any, rng: np.random.Generator) -> Tensor:
         """Walkback loss (1/K) Σ_k −log P_θ(x | x̃_k), mean over the batch (nats)."""
-        x = self._as_array(x)
+        x = self.examples(x).data
         walker, total = x, None
         for _ in range(self.walkback):
             logits = self(self.corrupt(walker, rng))
@@ -128,7 +123,7 @@ class GSN(Reconstructs, ChainSampler, ReportsMetrics):
         the mean E[x_t] = σ(logits) of that draw (smoother to look at; the chain itself
         always moves by the drawn x_t).
         """
-        x = self._as_array(x0)
+        x = self.examples(x0).data
         frames = [x]
         with ag.no_grad():
             for _ in range(steps):
@@ -150,7 +145,7 @@ class GSN(Reconstructs, ChainSampler, ReportsMetrics):
     def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
         """One-step denoising NLL and MSE, and the walkback loss (needs ``rng``)."""
         rng = np.random.default_rng(0) if rng is None else rng
-        x = self._as_array(x)
+        x = self.examples(x).data
         with ag.no_grad():
             logits = self(self.corrupt(x, rng))
             nll = float(self._reconstruction_nll(logits, x).data.mean())

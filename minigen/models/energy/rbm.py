@@ -81,6 +81,8 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
     num_chains : number of persistent chains
     """
 
+    binary_data = True
+
     test_loss = False  # the CD surrogate is stochastic: no figure to compare
 
     def __init__(
@@ -111,22 +113,15 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
         self.register_buffer("examples_seen", np.zeros((), np.int64))
 
     # ----- energies and conditionals ------------------------------------------------
-    def _flat(self, v: Any) -> np.ndarray:
-        array = np.asarray(v.data if isinstance(v, Tensor) else v)
-        if array.shape[1:] != self.data_shape and array.shape[1:] != (self.num_visible,):
-            raise ValueError(f"RBM: v has shape {array.shape}, expected (N, "
-                             f"{', '.join(map(str, self.data_shape))}) or (N, {self.num_visible})")
-        return array.reshape(len(array), -1).astype(self.weight.dtype, copy=False)
-
     def energy(self, v: Any, h: Any) -> np.ndarray:
         """E(v, h) = −bᵀv − cᵀh − vᵀWh.  v : (N, V) or images, h : (N, H) -> (N,)."""
-        v, h = self._flat(v), np.asarray(h, self.weight.dtype)
+        v, h = self.examples(v, flat=True).data, np.asarray(h, self.weight.dtype)
         W, b, c = self.weight.data, self.visible_bias.data, self.hidden_bias.data
         return -(v @ b) - (h @ c) - np.einsum("ni,ij,nj->n", v, W, h)
 
     def free_energy(self, v: Any) -> Tensor:
         """F(v) = −bᵀv − Σ_j softplus(c_j + (vᵀW)_j), recorded.  v : (N, ...) -> (N,)."""
-        v = ag.Tensor(self._flat(v))
+        v = ag.Tensor(self.examples(v, flat=True).data)
         hidden_input = v @ self.weight + self.hidden_bias  # c + vᵀW
         return -(v @ self.visible_bias) - ag.softplus(hidden_input).sum(axis=1)
 
@@ -149,7 +144,7 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
         if steps < 0 or every < 1:
             raise ValueError(f"gibbs_chain: steps must be >= 0 and every >= 1, got {steps}, "
                              f"{every}")
-        v = self._flat(v0)
+        v = self.examples(v0, flat=True).data
         frames = [v]
         for step in range(1, steps + 1):
             v = self.gibbs_step(v, rng)
@@ -173,7 +168,7 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
 
     def loss(self, x: Any, rng: np.random.Generator) -> Tensor:
         """The CD-k surrogate with chains started at x (no persistent state is touched)."""
-        data = self._flat(x)
+        data = self.examples(x, flat=True).data
         negatives = data
         for _ in range(self.cd_steps):
             negatives = self.gibbs_step(negatives, rng)
@@ -181,7 +176,7 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
 
     def train_step(self, x: Any, rng: np.random.Generator) -> dict[str, float]:
         """One CD-k (or PCD-k) update on the batch x : (N, *data_shape)."""
-        data = self._flat(x)
+        data = self.examples(x, flat=True).data
         self._update_base_rate(data)
         negatives = self.chains if self.persistent else data
         for _ in range(self.cd_steps):
@@ -281,7 +276,7 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
 
     def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
         """Mean NLL, log Z, ``log_z_exact`` (1: enumeration, 0: AIS), reconstruction MSE."""
-        data = self._flat(x)
+        data = self.examples(x, flat=True).data
         log_z = self._log_z(rng)
         with ag.no_grad():
             nll = self.free_energy(data).data.astype(np.float64).mean() + log_z

@@ -133,7 +133,7 @@ class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
         x : (N, *data_shape). Returns the three losses and the discriminator's mean output
         on prior samples and on codes.
         """
-        x = self._as_input(x)
+        x = self.examples(x)
         game = gan_loss("non_saturating")
         reconstruction = self.step_player("reconstruction", lambda: self.loss(x))
         with ag.no_grad():

@@ -140,16 +140,9 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         return hidden
 
     # ----- the two maps ------------------------------------------------------------
-    def _as_input(self, x: Any) -> Tensor:
-        array = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if array.shape[1:] != self.data_shape:
-            raise ValueError(f"{type(self).__name__}: x has shape {array.shape}, expected "
-                             f"(N, {', '.join(map(str, self.data_shape))})")
-        return ag.Tensor(array.astype(self.to_code.weight.dtype, copy=False))
-
     def code(self, x: Any) -> Tensor:
         """h = f(x), recorded.  x : (N, *data_shape) -> (N, latent_dim)."""
-        hidden = self._encoder_input(self._as_input(x))
+        hidden = self._encoder_input(self.examples(x))
         for layer in self.encoder:
             hidden = ag.relu(layer(hidden))
         pre_code = self.to_code(hidden.reshape(len(hidden), -1))

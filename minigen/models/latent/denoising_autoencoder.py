@@ -89,7 +89,7 @@ class DenoisingAutoencoder(Autoencoder, Denoiser):
 
     def corrupt(self, x: Any, rng: np.random.Generator) -> np.ndarray:
         """x̃ ~ C(·|x).  x : (N, *data_shape) -> (N, *data_shape)."""
-        x = np.asarray(x.data if isinstance(x, Tensor) else x)
+        x = self.examples(x).data
         if self.corruption == "mask":
             return masking_noise(x, self.noise_level, rng)
         return gaussian_noise(x, self.noise_level, rng)

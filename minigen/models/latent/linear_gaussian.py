@@ -253,12 +253,8 @@ class ProbabilisticPCA(TrainsItself, LatentVariable, ExplicitDensity, CountsFree
         return LinearGaussian(weight, self.bias, 0.5 * np.log(self.noise_variance))
 
     def _flatten(self, x: Any) -> np.ndarray:
-        """x : (N, *data_shape) or (N, D) -> (N, D) float64, row-major."""
-        x = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if x.ndim < 1 or tuple(x.shape[1:]) not in (self.data_shape, (self.data_dim,)):
-            raise ValueError(f"ProbabilisticPCA: x has shape {x.shape}, expected (N, "
-                             f"*{self.data_shape}) or (N, {self.data_dim})")
-        return x.reshape(len(x), self.data_dim).astype(np.float64)
+        """x : (N, *data_shape) or (N, D) -> (N, D) float64, row-major, checked."""
+        return self.examples(x, flat=True).data
 
     def train_step(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
         """Add the batch to (N, Σx, Σxxᵀ), refit; returns the batch's NLL (nats) after it."""

@@ -89,16 +89,9 @@ class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetri
         self.register_buffer("steps_done", np.zeros((), dtype=np.int64))
 
     # ----- the layers --------------------------------------------------------------
-    def _flat(self, x: Any) -> np.ndarray:
-        array = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if array.shape[1:] != self.data_shape:
-            raise ValueError(f"StackedAutoencoder: x has shape {array.shape}, expected "
-                             f"(N, {', '.join(map(str, self.data_shape))})")
-        return array.reshape(len(array), -1).astype(self.encoders[0].weight.dtype, copy=False)
-
     def code(self, x: Any, depth: int | None = None) -> Tensor:
         """h_depth (default h_K, the code), recorded.  x : (N, *data_shape) -> (N, n_depth)."""
-        hidden = ag.Tensor(self._flat(x))
+        hidden = ag.Tensor(self.examples(x, flat=True).data)
         for encoder in list(self.encoders)[:depth]:
             hidden = ag.sigmoid(encoder(hidden))  # h_k = σ(W_k h_{k−1} + b_k)
         return hidden

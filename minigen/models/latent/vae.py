@@ -103,14 +103,6 @@ class VAE(LatentVariable):
     def dtype(self) -> np.dtype:
         return self.encoder[0].weight.dtype
 
-    def _flatten(self, x: Any) -> Tensor:
-        """x : (N, *data_shape) or (N, D) -> (N, D) constant Tensor of the model's dtype."""
-        x = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if x.ndim < 1 or tuple(x.shape[1:]) not in (self.data_shape, (self.data_dim,)):
-            raise ValueError(f"VAE: x has shape {x.shape}, expected (N, *{self.data_shape}) "
-                             f"or (N, {self.data_dim})")
-        return Tensor(x.reshape(len(x), self.data_dim).astype(self.dtype, copy=False))
-
     def _with_condition(self, h: Tensor, condition: Any) -> Tensor:
         """h : (..., N, k) with the condition (N, c) appended on its last axis, if any."""
         if (condition is None) != (self.condition_dim == 0):
@@ -126,7 +118,7 @@ class VAE(LatentVariable):
 
     def posterior(self, x: Any, condition: Any = None) -> Normal:
         """q(z|x) = N(μ, diag σ²), σ = exp(log_scale).  x : (N, *data_shape); batch (N, d)."""
-        encoded = self.encoder(self._with_condition(self._flatten(x), condition))
+        encoded = self.encoder(self._with_condition(self.examples(x, flat=True), condition))
         mean, log_scale = ag.split(encoded, 2, axis=-1)
         return Normal(mean, log_scale)
 
@@ -148,7 +140,7 @@ class VAE(LatentVariable):
         self, x: Any, rng: np.random.Generator, condition: Any = None
     ) -> tuple[Tensor, Tensor]:
         """One-draw E_q[log p(x|z)] and the closed-form KL(q(z|x) ‖ p(z)), each (N,)."""
-        flat = self._flatten(x)
+        flat = self.examples(x, flat=True)
         q = self.posterior(flat, condition)
         z = q.rsample(rng)  # z = μ + σ ε
         reconstruction = self.log_likelihood(flat, self.decode(z, condition))
@@ -176,7 +168,7 @@ class VAE(LatentVariable):
         """
         if k < 1:
             raise ValueError(f"VAE.iwae: k must be >= 1, got {k}")
-        flat = self._flatten(x).data
+        flat = self.examples(x, flat=True).data
         group = max(1, chunk // k)
         pieces = []
         with ag.no_grad():

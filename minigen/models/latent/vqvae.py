@@ -176,16 +176,10 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
     def dtype(self) -> np.dtype:
         return self.encoder[0].weight.dtype
 
-    def _images(self, x: Any) -> Tensor:
-        x = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if x.ndim != 4 or x.shape[1:] != self.data_shape:
-            raise ValueError(f"VQVAE: x must have shape (N, *{self.data_shape}); got {x.shape}")
-        return Tensor(x.astype(self.dtype, copy=False))
-
     # ----- the autoencoder -------------------------------------------------------------
     def quantize(self, x: Any):
         """Encode and quantise.  x : (N, C, H, W) -> ``Quantized`` over (N, h, w, D) vectors."""
-        z_e = self.encoder(self._images(x)).permute(0, 2, 3, 1)  # (N, h, w, D): D last
+        z_e = self.encoder(self.examples(x)).permute(0, 2, 3, 1)  # (N, h, w, D): D last
         return self.quantizer(z_e)
 
     def decode(self, z_q: Any) -> Tensor:
@@ -201,7 +195,7 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
 
         x : (N, C, H, W); ``rng`` is unused (the model is deterministic).
         """
-        x = self._images(x)
+        x = self.examples(x)
         z_e = self.encoder(x).permute(0, 2, 3, 1)  # (N, h, w, D): D last
         out = self.quantizer(z_e)
         reconstruction = self.reconstruction_loss(self.decode(out.quantized), x)
@@ -216,7 +210,7 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         outputs (data-dependent initialisation: no code starts far from every z_e)."""
         if not self.codebook_initialised:
             with ag.no_grad():
-                z_e = self.encoder(self._images(x)).permute(0, 2, 3, 1)
+                z_e = self.encoder(self.examples(x)).permute(0, 2, 3, 1)
             self.quantizer.initialise_from(z_e.data, rng)  # codes start on encoder outputs
             self.codebook_initialised = np.array(True)
 
@@ -225,7 +219,7 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         pieces = []
         with ag.no_grad():
             for start in range(0, len(x), EVAL_BATCH):
-                z_e = self.encoder(self._images(x[start:start + EVAL_BATCH]))
+                z_e = self.encoder(self.examples(x[start:start + EVAL_BATCH]))
                 pieces.append(nearest_code(z_e.data.transpose(0, 2, 3, 1),
                                            self.quantizer.codebook))
         return np.concatenate(pieces) if pieces else np.zeros((0, *self.code_shape), np.int64)

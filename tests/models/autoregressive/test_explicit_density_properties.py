@@ -198,7 +198,7 @@ def test_image_models_reject_bad_shapes_naming_the_argument(name):
     with pytest.raises(ValueError, match="data_shape"):
         MODEL_CLASSES[name]((3, 8, 8), rng=np.random.default_rng(0), **SMALL_HPARAMS[name])
     model = small_model(name, (1, 4, 4), dtype=np.float32)
-    with pytest.raises(ValueError, match="x must have shape"):
+    with pytest.raises(ValueError, match="x has shape"):
         model.loss(np.zeros((2, 1, 4, 5), np.float32))
     with pytest.raises(ValueError, match="x_top"):
         model.complete(np.zeros((2, 1, 3, 4)), np.random.default_rng(0))

@@ -1,0 +1,45 @@
+"""Every model checks its input at the door (``Model.examples``): binary models take 0 and 1
+only, and no model takes NaN, inf or an empty batch; each refusal names what was expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minigen.data import get_dataset
+from minigen.models.registry import REGISTRY, build, get_spec
+
+BINARY = sorted(name for name, spec in REGISTRY.items()
+                if spec.model_class().binary_data and spec.data == "digits-binary")
+DIGIT_MODELS = sorted(name for name, spec in REGISTRY.items()
+                      if spec.data in ("digits", "digits-binary"))
+
+
+def _model(name: str):
+    return build(name, (1, 8, 8), np.random.default_rng(0))
+
+
+def test_the_binary_models_are_the_ones_expected() -> None:
+    assert {"nade", "made", "fvsbn", "pixelcnn", "rbm", "gsn", "markov-chain"} <= set(BINARY)
+    assert "rnade" not in BINARY and "ppca" not in BINARY
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_models_refuse_grey_levels(name: str) -> None:
+    grey, _ = get_dataset("digits-grey" if "digits-grey" in REGISTRY else "digits", "test")
+    model = _model(name)
+    with pytest.raises(ValueError, match="binary"):
+        model.loss(grey[:4] * 16, np.random.default_rng(0))  # levels 0..16
+
+
+@pytest.mark.parametrize("name", DIGIT_MODELS)
+def test_every_model_refuses_nan_and_empty_batches(name: str) -> None:
+    x, y = get_dataset(get_spec(name).data, "test")
+    model = _model(name)
+    labels = (lambda n: {"y": y[:n]}) if "y" in model.conditions else (lambda n: {})
+    bad = x[:4].copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.loss(bad, np.random.default_rng(0), **labels(4))
+    with pytest.raises(ValueError, match="empty"):
+        model.loss(x[:0], np.random.default_rng(0), **labels(0))
