@@ -190,6 +190,30 @@ _SPECS: list[ModelSpec] = [
               "3 walkback steps)",
               "digits-binary", {"hidden": [256], "noise_level": 0.2, "walkback": 3},
               epochs=60, batch_size=64, lr=1e-3),
+    # --- sequence models: minigen/models/sequence/ --------------------------------------
+    # Character LMs on names (tokens (N, 16), id 0 = end token); the same classes take
+    # --data digits-binary (64-token raster sequences, nats per image). Loss: nats per name.
+    ModelSpec("bigram", "sequence", "minigen.models.sequence.bigram:Bigram",
+              "bigram table p(s_t | s_t-1) by counting (+1 smoothing): 27 x 26 free "
+              "parameters; the baseline, ~2.45 nats/char",
+              "names", {"smoothing": 1.0}, epochs=1, batch_size=1000),
+    ModelSpec("rnn_lm", "sequence", "minigen.models.sequence.rnn_lm:RNNLM",
+              "Elman RNN character LM: embedding 32, tanh hidden 128, linear head",
+              "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
+                        "dropout": 0.0}, epochs=5, batch_size=64, lr=3e-3),
+    ModelSpec("lstm_lm", "sequence", "minigen.models.sequence.lstm_lm:LSTMLM",
+              "LSTM character LM: embedding 32, hidden 128 (gates i, f, g, o; cell state)",
+              "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
+                        "dropout": 0.0}, epochs=5, batch_size=64, lr=3e-3),
+    ModelSpec("gru_lm", "sequence", "minigen.models.sequence.gru_lm:GRULM",
+              "GRU character LM: embedding 32, hidden 128 (gates r, z, n; no cell state)",
+              "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
+                        "dropout": 0.0}, epochs=5, batch_size=64, lr=3e-3),
+    ModelSpec("transformer_lm", "sequence", "minigen.models.sequence.transformer_lm:TransformerLM",
+              "decoder-only Transformer LM: learned positions, pre-LN, causal -inf mask, "
+              "2 blocks of width 64, 4 heads",
+              "names", {"embed_dim": 64, "num_heads": 4, "num_layers": 2, "dropout": 0.0,
+                        "tied": False}, epochs=5, batch_size=64, lr=3e-3),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
