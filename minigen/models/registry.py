@@ -214,6 +214,23 @@ _SPECS: list[ModelSpec] = [
               "2 blocks of width 64, 4 heads",
               "names", {"embed_dim": 64, "num_heads": 4, "num_layers": 2, "dropout": 0.0,
                         "tied": False}, epochs=5, batch_size=64, lr=3e-3),
+    # Bayes' rule over class densities; rejects by a percentile of training log p(x) and by
+    # the likelihood ratio against a background model (trains itself: one player).
+    ModelSpec("generative_classifier", "sequence",
+              "minigen.models.sequence.generative_classifier:GenerativeClassifier",
+              "p(y|x) by Bayes from one MADE 64-64-64 per class + a background MADE on "
+              "perturbed digits (Ren et al. likelihood ratio); density='gaussian' baseline",
+              "digits-binary", {"density": "made", "density_hparams": {"hidden_sizes": [64]},
+                                "perturbation": 0.2},
+              epochs=30, batch_size=64, lr=1e-2, conditional=True),
+    # One colour pixel of matplotlib's Grace Hopper photograph: joint table vs channels.
+    ModelSpec("rgb_pixel", "tabular", "minigen.models.tabular:RGBPixelJoint",
+              "one RGB pixel's joint table: 256^3 - 1 = 16,777,215 free parameters, counted "
+              "(alpha = 1e-3 chosen on a validation split)",
+              "colour-pixels", {"smoothing": 1e-3}, epochs=1, batch_size=30000),
+    ModelSpec("rgb_independent", "tabular", "minigen.models.sequence.rgb_pixel:IndependentChannels",
+              "one RGB pixel as p(r) p(g) p(b): 3 x 255 = 765 free parameters, counted",
+              "colour-pixels", {"smoothing": 0.0}, epochs=1, batch_size=30000),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
