@@ -200,29 +200,29 @@ _SPECS: list[ModelSpec] = [
     ModelSpec("rnn_lm", "sequence", "minigen.models.sequence.rnn_lm:RNNLM",
               "Elman RNN character LM: embedding 32, tanh hidden 128, linear head",
               "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
-                        "dropout": 0.0}, epochs=5, batch_size=64, lr=3e-3),
+                        "dropout": 0.0}, epochs=10, batch_size=64, lr=3e-3),
     ModelSpec("lstm_lm", "sequence", "minigen.models.sequence.lstm_lm:LSTMLM",
               "LSTM character LM: embedding 32, hidden 128 (gates i, f, g, o; cell state)",
               "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
-                        "dropout": 0.0}, epochs=5, batch_size=64, lr=3e-3),
+                        "dropout": 0.0}, epochs=8, batch_size=64, lr=3e-3),
     ModelSpec("gru_lm", "sequence", "minigen.models.sequence.gru_lm:GRULM",
               "GRU character LM: embedding 32, hidden 128 (gates r, z, n; no cell state)",
               "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
-                        "dropout": 0.0}, epochs=5, batch_size=64, lr=3e-3),
+                        "dropout": 0.0}, epochs=8, batch_size=64, lr=3e-3),
     ModelSpec("transformer_lm", "sequence", "minigen.models.sequence.transformer_lm:TransformerLM",
               "decoder-only Transformer LM: learned positions, pre-LN, causal -inf mask, "
               "2 blocks of width 64, 4 heads",
               "names", {"embed_dim": 64, "num_heads": 4, "num_layers": 2, "dropout": 0.0,
-                        "tied": False}, epochs=5, batch_size=64, lr=3e-3),
+                        "tied": False}, epochs=12, batch_size=64, lr=3e-3),
     # Bayes' rule over class densities; rejects by a percentile of training log p(x) and by
     # the likelihood ratio against a background model (trains itself: one player).
     ModelSpec("generative_classifier", "sequence",
               "minigen.models.sequence.generative_classifier:GenerativeClassifier",
-              "p(y|x) by Bayes from one MADE 64-64-64 per class + a background MADE on "
+              "p(y|x) by Bayes from one MADE 64-128-64 per class + a background MADE on "
               "perturbed digits (Ren et al. likelihood ratio); density='gaussian' baseline",
-              "digits-binary", {"density": "made", "density_hparams": {"hidden_sizes": [64]},
+              "digits-binary", {"density": "made", "density_hparams": {"hidden_sizes": [128]},
                                 "perturbation": 0.2},
-              epochs=30, batch_size=64, lr=1e-2, conditional=True),
+              epochs=40, batch_size=64, lr=3e-3, conditional=True),
     # One colour pixel of matplotlib's Grace Hopper photograph: joint table vs channels.
     ModelSpec("rgb_pixel", "tabular", "minigen.models.tabular:RGBPixelJoint",
               "one RGB pixel's joint table: 256^3 - 1 = 16,777,215 free parameters, counted "
