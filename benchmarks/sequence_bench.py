@@ -128,7 +128,8 @@ def max_softmax(model: SoftmaxMLP, x: np.ndarray) -> np.ndarray:
 
 
 def fit_generative(x, y, num_classes, density, epochs, rng) -> GenerativeClassifier:
-    hparams = {"hidden_sizes": [128]} if density == "made" else {}
+    hparams = ({"hidden_sizes": [128], "num_masks": 1, "ordering": "natural"}
+               if density == "made" else {})
     model = GenerativeClassifier((1, 8, 8), rng=rng, num_classes=num_classes, density=density,
                                  density_hparams=hparams)
     model.build_optimizers(3e-3)  # MADE 64-128-64, lr and epochs chosen on a validation split

@@ -40,7 +40,7 @@ def load_colour_pixels(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    split : "train" (276,480 pixels), "test" (30,720) or "all" (307,200, row-major)
+    split : "train" (276,480 pixels), "test" (30,720) or "all" (307,200: train, then test)
 
     Returns
     -------
@@ -51,5 +51,5 @@ def load_colour_pixels(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     pixels = load_photo().reshape(-1, 3).astype(np.int64)
     order = np.random.default_rng(SPLIT_SEED).permutation(NUM_PIXELS)
     rows = {"train": order[:NUM_TRAIN_PIXELS], "test": order[NUM_TRAIN_PIXELS:],
-            "all": np.arange(NUM_PIXELS)}[split]
+            "all": order}[split]
     return pixels[rows], np.zeros(len(rows), dtype=np.int64)

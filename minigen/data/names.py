@@ -112,7 +112,7 @@ def load_names(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    split : "train" (28,829 names), "test" (3,204) or "all" (32,033, in file order)
+    split : "train" (28,829 names), "test" (3,204) or "all" (32,033: train, then test)
 
     Returns
     -------
@@ -123,6 +123,6 @@ def load_names(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     names = read_names()
     order = np.random.default_rng(SPLIT_SEED).permutation(NUM_NAMES)
     rows = {"train": order[:NUM_TRAIN_NAMES], "test": order[NUM_TRAIN_NAMES:],
-            "all": np.arange(NUM_NAMES)}[split]
+            "all": order}[split]
     tokens = encode_names([names[i] for i in rows])
     return tokens, np.zeros(len(tokens), dtype=np.int64)

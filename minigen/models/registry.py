@@ -182,7 +182,7 @@ _SPECS: list[ModelSpec] = [
     ModelSpec("bigram", "sequence", "minigen.models.sequence.bigram:Bigram",
               "bigram table p(s_t | s_t-1) by counting (+1 smoothing): 27 x 26 free "
               "parameters; the baseline, ~2.45 nats/char",
-              "names", {"smoothing": 1.0}, epochs=1, batch_size=1000),
+              "names", {"smoothing": 1.0}, epochs=1, batch_size=1000, lr=None),
     ModelSpec("rnn_lm", "sequence", "minigen.models.sequence.rnn_lm:RNNLM",
               "Elman RNN character LM: embedding 32, tanh hidden 128, linear head",
               "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
@@ -206,17 +206,19 @@ _SPECS: list[ModelSpec] = [
               "minigen.models.sequence.generative_classifier:GenerativeClassifier",
               "p(y|x) by Bayes from one MADE 64-128-64 per class + a background MADE on "
               "perturbed digits (Ren et al. likelihood ratio); density='gaussian' baseline",
-              "digits-binary", {"density": "made", "density_hparams": {"hidden_sizes": [128]},
+              "digits-binary", {"density": "made",
+                                "density_hparams": {"hidden_sizes": [128], "num_masks": 1,
+                                                    "ordering": "natural"},
                                 "perturbation": 0.2},
-              epochs=40, batch_size=64, lr=3e-3, conditional=True),
+              epochs=40, batch_size=64, lr=3e-3),
     # One colour pixel of matplotlib's Grace Hopper photograph: joint table vs channels.
     ModelSpec("rgb_pixel", "tabular", "minigen.models.tabular:RGBPixelJoint",
               "one RGB pixel's joint table: 256^3 - 1 = 16,777,215 free parameters, counted "
               "(alpha = 1e-3 chosen on a validation split)",
-              "colour-pixels", {"smoothing": 1e-3}, epochs=1, batch_size=30000),
+              "colour-pixels", {"smoothing": 1e-3}, epochs=1, batch_size=30000, lr=None),
     ModelSpec("rgb_independent", "tabular", "minigen.models.sequence.rgb_pixel:IndependentChannels",
               "one RGB pixel as p(r) p(g) p(b): 3 x 255 = 765 free parameters, counted",
-              "colour-pixels", {"smoothing": 0.0}, epochs=1, batch_size=30000),
+              "colour-pixels", {"smoothing": 0.0}, epochs=1, batch_size=30000, lr=None),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}

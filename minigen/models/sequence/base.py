@@ -43,7 +43,7 @@ import autograd as ag
 from autograd import Tensor, no_grad
 from minigen.data.names import END_TOKEN, VOCABULARY
 from minigen.distributions import Categorical
-from minigen.models.base import Autoregressive
+from minigen.models.base import Autoregressive, ReportsMetrics
 from minigen.nn import Dropout, Embedding, Linear, Module
 
 State = Any
@@ -66,7 +66,7 @@ def check_rng(rng: Any, name: str) -> np.random.Generator:
     return rng
 
 
-class TokenLM(Autoregressive):
+class TokenLM(Autoregressive, ReportsMetrics):
     """Base of the token language models: data handling, chain rule, cap, sampler.
 
     Parameters
@@ -106,11 +106,13 @@ class TokenLM(Autoregressive):
 
     # ----- what a subclass defines -----------------------------------------------------
     @abstractmethod
-    def network_logits(self, inputs: np.ndarray, rng: np.random.Generator | None = None
-                       ) -> Tensor:
+    def network_logits(self, inputs: np.ndarray | Tensor,
+                       rng: np.random.Generator | None = None) -> Tensor:
         """Uncapped logits (N, T, V) from inputs (N, T) (start token, then s_0 … s_{T−2}).
 
-        Position t may depend only on inputs 0 … t. ``rng`` draws dropout masks in training.
+        Inputs are int tokens, or for images a Tensor of pixel values; a network reads them
+        only through :meth:`lookup`. Position t may depend only on inputs 0 … t. ``rng``
+        draws dropout masks in training.
         """
 
     @abstractmethod
@@ -178,9 +180,39 @@ class TokenLM(Autoregressive):
         return ag.where(forbidden, -np.inf, logits)
 
     def logits(self, x: Any) -> Tensor:
-        """Capped logits (N, T, V) of p(s_t | s_<t), computed with dropout off."""
+        """Capped logits (N, T, V) of p(s_t | s_<t), computed with dropout off.
+
+        For images, x may also be a float Tensor (N, 1, H, W) of values in [0, 1]: each
+        input vector is then the interpolation x·e(1) + (1 − x)·e(0) of the two pixel
+        embeddings (:meth:`lookup`), equal to the lookup on binary pixels and differentiable
+        in x, so autograd can show which pixels reach each logit (the receptive field plot).
+        """
         with evaluating(self):
+            if self.image_shape is not None and isinstance(x, Tensor):
+                return self.network_logits(self.shifted_values(x))
             return self.cap(self.network_logits(self.shifted(self.tokens(x))))
+
+    def shifted_values(self, x: Tensor) -> Tensor:
+        """Images (N, 1, H, W) Tensor -> (N, T) Tensor: a placeholder for the start, then
+        the pixel values x_0 … x_{T−2} (what :meth:`lookup` interpolates)."""
+        if x.shape[1:] != self.image_shape:
+            raise ValueError(f"{type(self).__name__}: x must be (N, *{self.image_shape}), got "
+                             f"shape {x.shape}")
+        values = x.reshape(x.shape[0], self.sequence_length)
+        start = Tensor(np.zeros((x.shape[0], 1), dtype=x.dtype))
+        return ag.concat([start, values[:, :-1]], axis=1)
+
+    def lookup(self, table: Tensor, inputs: np.ndarray | Tensor) -> Tensor:
+        """Rows of ``table`` (V + 1, d) for the inputs: ``table[inputs]`` for int tokens
+        (N, T); for pixel values (a Tensor from :meth:`shifted_values`) the start row at
+        position 0, then x·table[1] + (1 − x)·table[0]. Returns (N, T, d)."""
+        if not isinstance(inputs, Tensor):
+            return table[inputs]
+        value = inputs.reshape(*inputs.shape, 1)
+        mixed = value * table[1] + (1.0 - value) * table[0]  # x e(1) + (1 − x) e(0)
+        start = np.zeros((1, inputs.shape[1], 1), dtype=bool)
+        start[0, 0, 0] = True
+        return ag.where(start, table[self.start_token], mixed)
 
     def token_log_probs(self, tokens: np.ndarray, rng: np.random.Generator | None = None
                         ) -> Tensor:
@@ -298,9 +330,9 @@ class RecurrentLM(TokenLM):
         self.drop = Dropout(dropout)
         self.head = Linear(hidden_size, self.vocab_size, rng=rng, dtype=dtype)
 
-    def network_logits(self, inputs: np.ndarray, rng: np.random.Generator | None = None
-                       ) -> Tensor:
-        embedded = self.drop(self.embedding(inputs), rng)  # e(s_{t−1}) : (N, T, E)
+    def network_logits(self, inputs: np.ndarray | Tensor,
+                       rng: np.random.Generator | None = None) -> Tensor:
+        embedded = self.drop(self.lookup(self.embedding.weight, inputs), rng)  # e(s_{t−1})
         hidden, _ = self.recurrent(embedded, None, rng)  # h_t for every t : (N, T, H)
         return self.head(self.drop(hidden, rng))  # l_t = W_out h_t + b_out
 

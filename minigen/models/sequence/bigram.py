@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from minigen.models.base import TrainsItself
+from minigen.models.base import CountsFreeParameters, TrainsItself
 from minigen.nn import Parameter
 
 from .base import State, TokenLM
 
 
-class Bigram(TokenLM, TrainsItself):
+class Bigram(TokenLM, TrainsItself, CountsFreeParameters):
     """Counting table p(s_t | s_{t−1}) over a (V + 1) × V table (the last row: the start).
 
     Parameters
@@ -102,9 +102,9 @@ class Bigram(TokenLM, TrainsItself):
         return {"loss": float(-self.log_prob(x).mean())}
 
     # ----- the network the base class drives ---------------------------------------
-    def network_logits(self, inputs: np.ndarray, rng: np.random.Generator | None = None
-                       ) -> Tensor:
-        return Tensor(self.log_table[inputs])  # l_t = log p(· | s_{t−1}), a normalised row
+    def network_logits(self, inputs: np.ndarray | Tensor,
+                       rng: np.random.Generator | None = None) -> Tensor:
+        return self.lookup(Tensor(self.log_table), inputs)  # l_t = log p(· | s_{t−1})
 
     def start_state(self, n: int) -> State:
         return None

@@ -26,8 +26,10 @@ High LLR = in distribution.
 Class densities (``density``):
 * "gaussian": class-conditional Gaussians N(μ_y, Σ_y + εI), fitted in closed form from
   running sums (the baseline; on binary data it is a density, not a probability mass);
-* "made", "rnn_lm", "lstm_lm", "gru_lm", "transformer_lm": one explicit autoregressive
-  model per class (binary images), trained by gradient on its class's examples.
+* "made", "nade", "rnn_lm", "lstm_lm", "gru_lm", "transformer_lm": one registered
+  autoregressive model per class (binary images; built by ``minigen.models.registry.build``
+  with its registry defaults, overridden by ``density_hparams``), trained by gradient on
+  its class's examples.
 The background model is one more of the same kind (slot K). The prior p(y) is counted.
 
 Objective: the joint negative log-likelihood −log p(x, y) = −log p(x | y) − log p(y)
@@ -46,18 +48,15 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from autograd import Tensor
-from minigen.models.base import ExplicitDensity, TrainsItself
+from minigen.models import registry
+from minigen.models.base import ExplicitDensity, Model, SecondStage, TrainsItself
 from minigen.nn import Module, Parameter
 
 from .base import check_rng, evaluating
 
-NEURAL_DENSITIES = {
-    "made": "minigen.models.autoregressive.made:MADE",
-    "rnn_lm": "minigen.models.sequence.rnn_lm:RNNLM",
-    "lstm_lm": "minigen.models.sequence.lstm_lm:LSTMLM",
-    "gru_lm": "minigen.models.sequence.gru_lm:GRULM",
-    "transformer_lm": "minigen.models.sequence.transformer_lm:TransformerLM",
-}
+# Registered explicit densities of binary images, built through the registry (its default
+# hyper-parameters, overridden by ``density_hparams``), so no family imports another.
+NEURAL_DENSITIES = ("made", "nade", "rnn_lm", "lstm_lm", "gru_lm", "transformer_lm")
 DENSITIES = ("gaussian", *NEURAL_DENSITIES)
 
 
@@ -98,7 +97,7 @@ class GaussianDensity(Module):
         return self.mean + rng.standard_normal((n, self.num_dims)) @ self.cholesky.T
 
 
-class GenerativeClassifier(ExplicitDensity, TrainsItself):
+class GenerativeClassifier(ExplicitDensity, TrainsItself, SecondStage):
     """K class densities p(x | y), a counted prior p(y), and a background density.
 
     Parameters
@@ -142,11 +141,10 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself):
                      rng: np.random.Generator) -> Module:
         if density == "gaussian":
             return GaussianDensity(self.num_dims, floor)
-        import importlib
-
-        module_name, class_name = NEURAL_DENSITIES[density].split(":")
-        model_class = getattr(importlib.import_module(module_name), class_name)
-        return model_class(self.data_shape, rng=rng, **hparams)
+        model = registry.build(density, self.data_shape, rng, **hparams)
+        if not isinstance(model, ExplicitDensity):
+            raise TypeError(f"GenerativeClassifier: {density} is not an explicit density")
+        return model
 
     def class_density(self, slot: int) -> Module:
         """The density of class ``slot`` (0 … K−1), or the background model (slot K)."""
@@ -205,6 +203,11 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself):
         self.threshold = np.array(np.percentile(self.log_prob(x_train), percentile))
         return float(self.threshold)
 
+    def fit_prior(self, x_train: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        """The second stage after the last epoch: the rejection threshold at the 5th
+        percentile of the training log p(x) (``calibrate``)."""
+        return {"rejection_threshold": self.calibrate(x_train, percentile=5.0)}
+
     def predict(self, x: Any, reject: bool = True) -> np.ndarray:
         """(N,) argmax_y p(y | x); −1 where log p(x) < threshold (if ``reject``)."""
         joint = self.log_joint(x)
@@ -260,6 +263,18 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself):
         value = self.step_player("densities", lambda: self._neural_nll(x, labels, rng)
                                  + background.loss(perturbed, rng))
         return {"loss_with_background": value}
+
+    def _neural_densities(self) -> list[Model]:
+        return [m for m in (self.class_density(k) for k in range(self.num_classes + 1))
+                if isinstance(m, Model)]
+
+    def before_step(self, x: Any, rng: np.random.Generator) -> None:
+        for model in self._neural_densities():  # each density's own hook (none need x)
+            model.before_step(x, rng)
+
+    def after_step(self) -> None:
+        for model in self._neural_densities():  # e.g. MADE moves to its next mask
+            model.after_step()
 
     def sample(self, n: int, rng: np.random.Generator, y: Any = None) -> np.ndarray:
         """n examples: y ~ p(y) unless given (n,), then x ~ p(x | y)."""

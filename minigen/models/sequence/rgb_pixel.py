@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from minigen.models.base import ExplicitDensity, TrainsItself
+from minigen.models.base import CountsFreeParameters, ExplicitDensity, TrainsItself
 from minigen.nn import Parameter
 
 from .base import check_rng
 
 
-class IndependentChannels(ExplicitDensity, TrainsItself):
+class IndependentChannels(ExplicitDensity, TrainsItself, CountsFreeParameters):
     """p(r) p(g) p(b): one counted categorical per channel.
 
     Parameters

@@ -124,13 +124,14 @@ class TransformerLM(TokenLM):
             return x @ self.token_embedding.weight[:self.vocab_size].T + self.head_bias
         return self.head(x)
 
-    def network_logits(self, inputs: np.ndarray, rng: np.random.Generator | None = None
-                       ) -> Tensor:
+    def network_logits(self, inputs: np.ndarray | Tensor,
+                       rng: np.random.Generator | None = None) -> Tensor:
         length = inputs.shape[1]
         if length > self.sequence_length:
             raise ValueError(f"TransformerLM: {length} positions, but only "
                              f"{self.sequence_length} positions are learned")
-        x = self.token_embedding(inputs) + self.position_embedding(np.arange(length))
+        x = (self.lookup(self.token_embedding.weight, inputs)
+             + self.position_embedding(np.arange(length)))
         x = self.drop(x, rng)  # x⁰_t = E_tok[s_{t−1}] + E_pos[t]
         for index in range(len(self.blocks)):
             x = self.blocks[index](x, rng)
