@@ -133,3 +133,13 @@ def test_errors_name_the_argument():
         model.loss(_binary(3, np.random.default_rng(0)), None, y=np.array([0, 1, 7]))
     with pytest.raises(ValueError, match="labels"):
         model.loss(_binary(3, np.random.default_rng(0)), None)
+
+
+def test_samples_follow_the_requested_classes():
+    rng = np.random.default_rng(9)
+    model, means, _, _ = _toy_gaussian_classifier(rng)
+    draws = model.sample(3000, np.random.default_rng(10), y=np.repeat([0, 1, 2], 1000))
+    assert draws.shape == (3000, 2)
+    for k in range(3):
+        np.testing.assert_allclose(draws[k * 1000:(k + 1) * 1000].mean(axis=0), means[k],
+                                   atol=0.15)

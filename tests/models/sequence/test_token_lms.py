@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigen.data import decode_names, encode_names, load_names
@@ -48,11 +48,13 @@ def test_attention_scores_far_beyond_1e4_still_cannot_see_the_future():
 
 # ----- normalisation -----------------------------------------------------------------------
 @pytest.mark.parametrize("name", ALL)
-def test_probabilities_sum_to_one_over_all_sequences_up_to_the_cap(name):
+@settings(max_examples=5)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.5, 1.0, 3.0]))
+def test_probabilities_sum_to_one_over_all_sequences_up_to_the_cap(name, seed, scale):
     # 3 letters + end token, T = 4: every sequence of 0 … 3 letters then the end token
-    model = small_lm(name, (4,), seed=5, vocab_size=4)
+    model = small_lm(name, (4,), seed=seed, vocab_size=4)
     if name != "bigram":
-        scale_weights(model, 3.0)
+        scale_weights(model, scale)
     sequences = all_sequences(4, 4)
     assert len(sequences) == 1 + 3 + 9 + 27
     probabilities = np.exp(model.log_prob(sequences))
