@@ -41,7 +41,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor, no_grad
-from minigen.data.names import END_TOKEN, VOCABULARY
+from minigen.data.names import END_TOKEN, VOCABULARY, decode_names, name_lengths
 from minigen.distributions import Categorical
 from minigen.models.base import Autoregressive, ReportsMetrics
 from minigen.nn import Dropout, Embedding, Linear, Module
@@ -148,14 +148,11 @@ class TokenLM(Autoregressive, ReportsMetrics):
         return tokens.reshape(len(tokens), *self.image_shape).astype(np.float32)
 
     def decode(self, tokens: np.ndarray) -> list[str]:
-        """Token rows -> strings: the symbols before the first end token ('.' = end, a, b, …)."""
+        """Token rows -> strings: the symbols before the first end token (a, b, …)."""
         if self.image_shape is not None or self.vocab_size > len(VOCABULARY):
             raise ValueError(f"{type(self).__name__}.decode: only text with at most "
                              f"{len(VOCABULARY)} tokens has letters")
-        tokens = self.tokens(tokens)
-        lengths = self.scored(tokens).sum(axis=1)
-        return ["".join(VOCABULARY[t] for t in row[:length] if t != END_TOKEN)
-                for row, length in zip(tokens, lengths)]
+        return decode_names(self.tokens(tokens))
 
     def shifted(self, tokens: np.ndarray) -> np.ndarray:
         """Network inputs (N, T): the start token, then s_0 … s_{T−2}."""
@@ -166,8 +163,7 @@ class TokenLM(Autoregressive, ReportsMetrics):
         """(N, T) bool: the positions up to and including the first end token (all, for images)."""
         if not self.has_end_token:
             return np.ones(tokens.shape, dtype=bool)
-        ended_before = np.cumsum(tokens == END_TOKEN, axis=1) - (tokens == END_TOKEN)
-        return ended_before == 0
+        return np.arange(tokens.shape[1])[None, :] < name_lengths(tokens)[:, None]
 
     # ----- the chain rule --------------------------------------------------------------
     def cap(self, logits: Tensor) -> Tensor:
