@@ -128,7 +128,7 @@ def max_softmax(model: SoftmaxMLP, x: np.ndarray) -> np.ndarray:
 
 
 def fit_generative(x, y, num_classes, density, epochs, rng) -> GenerativeClassifier:
-    hparams = ({"hidden_sizes": [128], "num_masks": 1, "ordering": "natural"}
+    hparams = ({"hidden": [128], "num_masks": 1, "ordering": "natural"}
                if density == "made" else {})
     model = GenerativeClassifier((1, 8, 8), rng=rng, num_classes=num_classes, density=density,
                                  density_hparams=hparams)

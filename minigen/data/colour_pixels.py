@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .digits import check_choice
+from minigen.checks import check_choice
 
 PHOTO_NAME = "grace_hopper.jpg"
 PHOTO_SHAPE = (600, 512, 3)

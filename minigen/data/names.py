@@ -30,7 +30,7 @@ from importlib import resources
 
 import numpy as np
 
-from .digits import check_choice
+from minigen.checks import check_choice
 
 NAMES_FILENAME = "names.txt"
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"

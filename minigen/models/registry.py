@@ -94,9 +94,14 @@ _SPECS: list[ModelSpec] = [
               epochs=20, batch_size=64, lr=2e-3),
     # Autoencoders are not generative (sample raises); they learn codes and reconstructions.
     ModelSpec("autoencoder", "latent", "minigen.models.latent.autoencoder:Autoencoder",
-              "plain autoencoder 64-128-16 (MLP; conv=True for the conv variant), MSE on "
-              "sigmoid outputs; manifold learning, no sampling",
-              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse", "conv": False},
+              "plain autoencoder 64-128-16 (MLP), MSE on sigmoid outputs; manifold learning, "
+              "no sampling",
+              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse"},
+              epochs=100, batch_size=64, lr=3e-3),
+    ModelSpec("conv_autoencoder", "latent", "minigen.models.latent.autoencoder:ConvAutoencoder",
+              "convolutional autoencoder: two stride-2 convs (16, 32 channels) to a 16-d code "
+              "and transposed convs back; MSE; no sampling",
+              "digits", {"hidden": [16, 32], "latent_dim": 16, "loss": "mse"},
               epochs=100, batch_size=64, lr=3e-3),
     ModelSpec("stacked_autoencoder", "latent",
               "minigen.models.latent.stacked_autoencoder:StackedAutoencoder",
@@ -128,14 +133,14 @@ _SPECS: list[ModelSpec] = [
               "digits-binary", {"window": None}, epochs=30, batch_size=32, lr=1e-2),
     ModelSpec("nade", "autoregressive", "minigen.models.autoregressive.nade:NADE",
               "NADE: one sigmoid hidden layer shared by all conditionals, O(DH) per image",
-              "digits-binary", {"hidden_size": 100}, epochs=60, batch_size=32, lr=5e-3),
+              "digits-binary", {"hidden": 100}, epochs=60, batch_size=32, lr=5e-3),
     ModelSpec("rnade", "autoregressive", "minigen.models.autoregressive.rnade:RNADE",
               "real-valued NADE: a mixture of Gaussians per conditional (density, nats)",
-              "digits-dequantized", {"hidden_size": 50, "num_components": 5},
+              "digits-dequantized", {"hidden": 50, "num_components": 5},
               epochs=60, batch_size=32, lr=5e-3),
     ModelSpec("made", "autoregressive", "minigen.models.autoregressive.made:MADE",
               "masked MLP; 8 random orderings cycled in training, evaluated as their mixture",
-              "digits-binary", {"hidden_sizes": [500], "num_masks": 8, "ordering": "random"},
+              "digits-binary", {"hidden": [500], "num_masks": 8, "ordering": "random"},
               epochs=100, batch_size=32, lr=2e-3),
     # --- autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN) ----------------
     # Sizes, lr, batch and epochs chosen on a validation split (300 of the 1,497 training
@@ -168,7 +173,7 @@ _SPECS: list[ModelSpec] = [
     # --- energy-based models: minigen/models/energy/ ------------------------------------
     ModelSpec("rbm", "energy", "minigen.models.energy.rbm:RBM",
               "binary RBM 64x16 trained by CD-1; exact log Z by enumerating 2^16 hidden states",
-              "digits-binary", {"num_hidden": 16, "cd_steps": 1, "persistent": False},
+              "digits-binary", {"hidden": 16, "cd_steps": 1, "persistent": False},
               epochs=50, batch_size=64, lr=0.1,
               players={"rbm": PlayerSettings(optimizer="sgd", momentum=0.5)}),
     ModelSpec("gsn", "energy", "minigen.models.energy.gsn:GSN",
@@ -187,15 +192,15 @@ _SPECS: list[ModelSpec] = [
               "names", {"smoothing": 1.0}, epochs=1, batch_size=1000, lr=None),
     ModelSpec("rnn_lm", "sequence", "minigen.models.sequence.rnn_lm:RNNLM",
               "Elman RNN character LM: embedding 32, tanh hidden 128, linear head",
-              "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
+              "names", {"embedding_dim": 32, "hidden": 128, "num_layers": 1,
                         "dropout": 0.0}, epochs=10, batch_size=64, lr=3e-3),
     ModelSpec("lstm_lm", "sequence", "minigen.models.sequence.lstm_lm:LSTMLM",
               "LSTM character LM: embedding 32, hidden 128 (gates i, f, g, o; cell state)",
-              "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
+              "names", {"embedding_dim": 32, "hidden": 128, "num_layers": 1,
                         "dropout": 0.0}, epochs=8, batch_size=64, lr=3e-3),
     ModelSpec("gru_lm", "sequence", "minigen.models.sequence.gru_lm:GRULM",
               "GRU character LM: embedding 32, hidden 128 (gates r, z, n; no cell state)",
-              "names", {"embedding_dim": 32, "hidden_size": 128, "num_layers": 1,
+              "names", {"embedding_dim": 32, "hidden": 128, "num_layers": 1,
                         "dropout": 0.0}, epochs=8, batch_size=64, lr=3e-3),
     ModelSpec("transformer_lm", "sequence", "minigen.models.sequence.transformer_lm:TransformerLM",
               "decoder-only Transformer LM: learned positions, pre-LN, causal -inf mask, "
@@ -208,16 +213,13 @@ _SPECS: list[ModelSpec] = [
               "minigen.models.sequence.generative_classifier:GenerativeClassifier",
               "p(y|x) by Bayes from one MADE 64-128-64 per class + a background MADE on "
               "perturbed digits (Ren et al. likelihood ratio); density='gaussian' baseline",
-              "digits-binary", {"density": "made",
-                                "density_hparams": {"hidden_sizes": [128], "num_masks": 1,
-                                                    "ordering": "natural"},
-                                "perturbation": 0.2},
+              "digits-binary", {"density": "made", "perturbation": 0.2},
               epochs=40, batch_size=64, lr=3e-3),
     # One colour pixel of matplotlib's Grace Hopper photograph: joint table vs channels.
     ModelSpec("rgb_pixel", "tabular", "minigen.models.tabular:RGBPixelJoint",
-              "one RGB pixel's joint table: 256^3 - 1 = 16,777,215 free parameters, counted "
-              "(alpha = 1e-3 chosen on a validation split)",
-              "colour-pixels", {"smoothing": 1e-3}, epochs=1, batch_size=30000, lr=None),
+              "one RGB pixel's joint table: 256^3 - 1 = 16,777,215 free parameters, counted; "
+              "the MLE gives unseen test colours p = 0 (--set smoothing=1e-3: 10.68 nats)",
+              "colour-pixels", {"smoothing": 0.0}, epochs=1, batch_size=30000, lr=None),
     ModelSpec("rgb_independent", "tabular", "minigen.models.sequence.rgb_pixel:IndependentChannels",
               "one RGB pixel as p(r) p(g) p(b): 3 x 255 = 765 free parameters, counted",
               "colour-pixels", {"smoothing": 0.0}, epochs=1, batch_size=30000, lr=None),

@@ -308,23 +308,23 @@ class RecurrentLM(TokenLM):
     ----------
     data_shape, vocab_size : see :class:`TokenLM`
     rng : draws every initial weight
-    embedding_dim, hidden_size, num_layers : sizes
+    embedding_dim, hidden, num_layers : sizes (hidden: the recurrent layer's width H)
     dropout : drop probability in training (0 turns it off)
     """
 
     layer_class: type = Module  # RNN, LSTM or GRU from minigen.nn, set by each model
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
-                 vocab_size: int | None = None, embedding_dim: int = 32, hidden_size: int = 128,
+                 vocab_size: int | None = None, embedding_dim: int = 32, hidden: int = 128,
                  num_layers: int = 1, dropout: float = 0.0, dtype: Any = np.float32) -> None:
         super().__init__(data_shape, vocab_size)
         check_rng(rng, type(self).__name__)
         self.embedding = Embedding(self.vocab_size + 1, embedding_dim, rng=rng, dtype=dtype)
-        self.recurrent = self.layer_class(embedding_dim, hidden_size, num_layers,
+        self.recurrent = self.layer_class(embedding_dim, hidden, num_layers,
                                           batch_first=True, dropout=dropout if num_layers > 1
                                           else 0.0, rng=rng, dtype=dtype)
         self.drop = Dropout(dropout)
-        self.head = Linear(hidden_size, self.vocab_size, rng=rng, dtype=dtype)
+        self.head = Linear(hidden, self.vocab_size, rng=rng, dtype=dtype)
 
     def network_logits(self, inputs: np.ndarray | Tensor,
                        rng: np.random.Generator | None = None) -> Tensor:

@@ -11,9 +11,9 @@ from minigen.models.sequence.rnn_lm import RNNLM
 from minigen.models.sequence.transformer_lm import TransformerLM
 
 NEURAL = {
-    "rnn_lm": (RNNLM, {"embedding_dim": 5, "hidden_size": 6}),
-    "lstm_lm": (LSTMLM, {"embedding_dim": 5, "hidden_size": 6, "num_layers": 2}),
-    "gru_lm": (GRULM, {"embedding_dim": 5, "hidden_size": 6}),
+    "rnn_lm": (RNNLM, {"embedding_dim": 5, "hidden": 6}),
+    "lstm_lm": (LSTMLM, {"embedding_dim": 5, "hidden": 6, "num_layers": 2}),
+    "gru_lm": (GRULM, {"embedding_dim": 5, "hidden": 6}),
     "transformer_lm": (TransformerLM, {"embed_dim": 8, "num_heads": 2, "num_layers": 2}),
     "transformer_lm_tied": (TransformerLM, {"embed_dim": 8, "num_heads": 2, "num_layers": 1,
                                             "tied": True}),

@@ -16,7 +16,7 @@ def _binary(n, rng, shape=(1, 2, 3)):
 def _made_classifier(seed=0, classes=3):
     return GenerativeClassifier((1, 2, 3), rng=np.random.default_rng(seed), num_classes=classes,
                                 density="made",
-                                density_hparams={"hidden_sizes": [7], "num_masks": 1,
+                                density_hparams={"hidden": [7], "num_masks": 1,
                                                  "ordering": "natural"})
 
 

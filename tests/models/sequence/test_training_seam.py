@@ -32,7 +32,7 @@ def test_receptive_field_of_a_raster_lm_is_every_earlier_pixel():
 
 def test_a_recurrent_lm_trains_evaluates_and_plots_on_digits(tmp_path):
     result = train("rnn_lm", data="digits-binary", epochs=1, out_dir=tmp_path, progress=False,
-                   overrides={"embedding_dim": 4, "hidden_size": 8})
+                   overrides={"embedding_dim": 4, "hidden": 8})
     assert np.isfinite(result.metrics["nll"]) and result.metrics["nll"] > 0
     np.testing.assert_allclose(result.metrics["nats_per_token"] * 64, result.metrics["nll"])
     x_test, y_test = load_split("digits-binary", "test")
