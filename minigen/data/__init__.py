@@ -19,9 +19,19 @@ from .bars_and_stripes import (
     num_bars_and_stripes,
     sample_bars_and_stripes,
 )
+from .colour_pixels import load_colour_pixels
 from .digits import DIGITS_SHA256, dequantize, load_digits
 from .loader import DataLoader
 from .mnist import load_mnist, read_idx, write_idx
+from .names import (
+    END_TOKEN,
+    NAMES_SHA256,
+    VOCAB_SIZE,
+    decode_names,
+    encode_names,
+    load_names,
+    name_lengths,
+)
 from .toy2d import (
     MODE_PROTOCOL_MIXTURES,
     ModeMixture,
@@ -61,6 +71,15 @@ __all__ = [
     "swiss_roll",
     "two_moons",
     "write_idx",
+    # text and colour pixels (the sequence family)
+    "END_TOKEN",
+    "NAMES_SHA256",
+    "VOCAB_SIZE",
+    "decode_names",
+    "encode_names",
+    "load_colour_pixels",
+    "load_names",
+    "name_lengths",
 ]
 
 SPLITS = ("train", "test", "all")
@@ -124,6 +143,10 @@ _LOADERS: dict[str, Callable[[str, np.random.Generator | None], Arrays]] = {
     "swissroll": lambda split, rng: _toy2d_unlabelled(swiss_roll, split),
     "bars-and-stripes-3": lambda split, rng: _bars_and_stripes(3, split),
     "bars-and-stripes-4": lambda split, rng: _bars_and_stripes(4, split),
+    # names: tokens (N, 16) int64, id 0 the end token and the padding after it (data/names.py)
+    "names": lambda split, rng: load_names(split),
+    # one photograph's pixels: (N, 3) int64 levels 0..255 (data/colour_pixels.py)
+    "colour-pixels": lambda split, rng: load_colour_pixels(split),
 }
 DATASETS = tuple(_LOADERS)
 
@@ -146,13 +169,17 @@ def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -
         "ring-pacgan", "grid-pacgan": the same for the mode-collapse protocol's mixtures
         (``MODE_PROTOCOL_MIXTURES``: ring of 8, radius 1, σ = 0.01; 5×5 grid, σ = 0.05);
         "bars-and-stripes-3", "bars-and-stripes-4": a fixed sample (seed 0) of 2,000
-        train then 500 test images.
+        train then 500 test images;
+        "names": 32,033 given names as tokens (N, 16) int64 (``load_names``), 90/10 split;
+        "colour-pixels": the (r, g, b) levels of matplotlib's Grace Hopper photograph,
+        (N, 3) int64 (``load_colour_pixels``), 90/10 split.
     split : "train", "test" or "all" (train followed by test)
     rng : used only by "digits-dequantized"; every other set is fixed
 
     Returns
     -------
-    x : images (N, 1, H, W) float32, or points (N, 2) float64 for the 2-D sets
+    x : images (N, 1, H, W) float32, or points (N, 2) float64 for the 2-D sets, or int64
+        tokens / colour levels for "names" / "colour-pixels"
     labels : (N,) int64: the class, the mixture component for the ring and grid sets,
         zeros where there is none
     """
