@@ -25,6 +25,8 @@ EXPECTED_NAMES = {
     "swissroll",
     "bars-and-stripes-3",
     "bars-and-stripes-4",
+    "names",
+    "colour-pixels",
 }
 CONTRACT_EXPORTS = [
     "load_digits",

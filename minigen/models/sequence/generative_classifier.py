@@ -175,7 +175,7 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself, SecondStage):
 
     def class_log_likelihoods(self, x: Any) -> np.ndarray:
         """(N, K): log p(x | y = k) for every class k."""
-        x = self._check_x(x)
+        x = self.examples(x).data
         return np.stack([self._density_log_prob(k, x) for k in range(self.num_classes)], axis=1)
 
     def log_joint(self, x: Any) -> np.ndarray:
@@ -196,7 +196,7 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself, SecondStage):
 
     def background_log_prob(self, x: Any) -> np.ndarray:
         """(N,) log p_θ₀(x) under the background model."""
-        return self._density_log_prob(self.num_classes, self._check_x(x))
+        return self._density_log_prob(self.num_classes, self.examples(x).data)
 
     def likelihood_ratio(self, x: Any) -> np.ndarray:
         """(N,) LLR(x) = log p(x) − log p_θ₀(x) (Ren et al., 2019); high = in distribution."""
@@ -241,8 +241,8 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself, SecondStage):
 
     def loss(self, x: Any, rng: np.random.Generator | None = None, y: Any = None) -> Tensor:
         """Mean −log p(x, y) = −log p(x | y) − log p(y) over the batch, nats."""
-        labels = self._check_labels(y, len(np.asarray(x)))
-        x = self._check_x(x)
+        x = self.examples(x).data
+        labels = self._check_labels(y, len(x))
         prior = float(self.log_prior()[labels].mean())
         if self.density == "gaussian":
             return Tensor(np.asarray(-self.log_prob(x, labels).mean() - prior))
@@ -257,8 +257,8 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself, SecondStage):
                    **conditions: Any) -> dict[str, float]:
         """Count the labels; fit every class density on its examples and the background
         density on perturbed inputs (running sums, or one Adam step)."""
-        labels = self._check_labels(y, len(np.asarray(x)))
-        x = self._check_x(x)
+        x = self.examples(x).data
+        labels = self._check_labels(y, len(x))
         self.class_counts = self.class_counts + np.bincount(labels, minlength=self.num_classes)
         perturbed = self.perturb(x, rng)
         if self.density == "gaussian":
@@ -300,13 +300,6 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself, SecondStage):
         return out
 
     # ----- checks --------------------------------------------------------------------
-    def _check_x(self, x: Any) -> np.ndarray:
-        x = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if x.shape[1:] != self.data_shape:
-            raise ValueError(f"GenerativeClassifier: x has shape {x.shape}, expected "
-                             f"(N, *{self.data_shape})")
-        return x
-
     def _check_labels(self, y: Any, n: int) -> np.ndarray:
         if y is None:
             raise ValueError("GenerativeClassifier: labels y are required (N,) ints")
