@@ -53,7 +53,7 @@ class ClassifierGuidance(DDPM):
         self.num_classes = int(num_classes)  # the denoiser stays unconditional
         self.guidance = float(guidance)
         self.classifier = build_classifier(self.data_shape, self.num_classes, rng,
-                                           width=classifier_width)
+                                           width=classifier_width, hidden=self.hidden)
 
     def classifier_log_prob(self, x_t: Any, t: np.ndarray, y: np.ndarray) -> Tensor:
         """log p_φ(y | x_t, t), (N,)."""

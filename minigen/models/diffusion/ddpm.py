@@ -30,7 +30,7 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.models.base import Model
-from minigen.nn import ExponentialMovingAverage, Module
+from minigen.nn import ExponentialMovingAverage
 
 from .denoisers import build_denoiser
 from .process import VARIANCES, EpsFn, GaussianDiffusion
@@ -38,7 +38,7 @@ from .samplers import SAMPLERS, sample_with
 
 
 class DDPM(Model):
-    """DDPM(data_shape, *, rng, timesteps=1000, schedule="linear", width=24, ...).
+    """DDPM(data_shape, *, rng, timesteps=1000, schedule="linear", width=16, ...).
 
     Parameters
     ----------
@@ -46,7 +46,8 @@ class DDPM(Model):
     rng : draws the initial weights
     timesteps : T
     schedule : "linear" or "cosine"
-    width : U-Net base channels (must divide by 8) or MLP hidden width
+    width : U-Net base channels (a multiple of 8)
+    hidden : the MLP's width for vector data
     attention : self-attention at the U-Net's low resolution (4×4 for 8×8 digits)
     ema_decay : decay of the weight average used for sampling and the bound
     variance : σ_t² = β̃_t ("small") or β_t ("large") for ancestral sampling
@@ -57,8 +58,9 @@ class DDPM(Model):
     default_sampler = "ddpm"
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
-                 timesteps: int = 1000, schedule: str = "linear", width: int = 24,
-                 attention: bool = True, ema_decay: float = 0.995, variance: str = "small",
+                 timesteps: int = 1000, schedule: str = "linear", width: int = 16,
+                 hidden: int = 128, attention: bool = True, ema_decay: float = 0.995,
+                 variance: str = "small",
                  sampler: str | None = None, steps: int | None = None, eta: float = 0.0,
                  num_classes: int = 0) -> None:
         super().__init__()
@@ -73,12 +75,10 @@ class DDPM(Model):
         self.process = GaussianDiffusion.from_schedule(schedule, timesteps)
         self.variance, self.sampler, self.steps, self.eta = variance, sampler, steps, eta
         self.num_classes = int(num_classes)
-        self.network = self._build_network(rng, width, attention)
+        self.width, self.hidden = int(width), int(hidden)
+        self.network = build_denoiser(self.data_shape, rng, width=width, hidden=hidden,
+                                      attention=attention, num_classes=self.num_classes)
         self.ema = ExponentialMovingAverage(self.network, ema_decay)
-
-    def _build_network(self, rng: np.random.Generator, width: int, attention: bool) -> Module:
-        return build_denoiser(self.data_shape, rng, width=width, attention=attention,
-                              num_classes=self.num_classes)
 
     # ----- training -----------------------------------------------------------------
     def _check_x(self, x: Any) -> np.ndarray:

@@ -177,10 +177,11 @@ class NoisyClassifier(Module):
 
 
 def build_denoiser(data_shape: tuple[int, ...], rng: np.random.Generator, *, width: int,
-                   attention: bool, num_classes: int = 0) -> Module:
-    """A :class:`TimeMLP` for vectors (D,), a :class:`UNet` for images (C, H, W)."""
+                   hidden: int, attention: bool, num_classes: int = 0) -> Module:
+    """A :class:`TimeMLP` of ``hidden`` units for vectors (D,), a :class:`UNet` of ``width``
+    base channels for images (C, H, W)."""
     if len(data_shape) == 1:
-        return TimeMLP(data_shape[0], data_shape[0], rng=rng, hidden=width,
+        return TimeMLP(data_shape[0], data_shape[0], rng=rng, hidden=hidden,
                        num_classes=num_classes)
     if len(data_shape) == 3:
         return UNet(data_shape[0], rng=rng, channels=width, attention=attention,
@@ -189,11 +190,11 @@ def build_denoiser(data_shape: tuple[int, ...], rng: np.random.Generator, *, wid
 
 
 def build_classifier(data_shape: tuple[int, ...], num_classes: int, rng: np.random.Generator,
-                     *, width: int) -> Module:
-    """p(y | x_t, t): a :class:`TimeMLP` with class logits for vectors, a
-    :class:`NoisyClassifier` for images."""
+                     *, width: int, hidden: int) -> Module:
+    """p(y | x_t, t): a :class:`TimeMLP` of ``hidden`` units with class logits for vectors, a
+    :class:`NoisyClassifier` of ``width`` channels for images."""
     if len(data_shape) == 1:
-        return TimeMLP(data_shape[0], num_classes, rng=rng, hidden=width)
+        return TimeMLP(data_shape[0], num_classes, rng=rng, hidden=hidden)
     if len(data_shape) == 3:
         return NoisyClassifier(data_shape[0], num_classes, rng=rng, channels=width)
     raise ValueError(f"data_shape must be (D,) or (C, H, W), got {data_shape}")

@@ -68,7 +68,7 @@ def _as_float64(module):
 def test_classifier_gradient_matches_finite_differences(data_shape):
     rng = np.random.default_rng(1)
     model = ClassifierGuidance(data_shape, rng=rng, num_classes=3, timesteps=50, width=8,
-                               classifier_width=8)
+                               hidden=8, classifier_width=8)
     _as_float64(model.classifier)
     x_t, y, t = rng.standard_normal((3, *data_shape)), np.array([0, 2, 1]), 17
     gradient = model.classifier_gradient(x_t, t, y)
@@ -87,7 +87,7 @@ def test_classifier_gradient_matches_finite_differences(data_shape):
 
 def test_classifier_guidance_at_scale_zero_is_the_unconditional_model():
     rng = np.random.default_rng(2)
-    model = ClassifierGuidance((2,), rng=rng, num_classes=3, timesteps=50, width=16)
+    model = ClassifierGuidance((2,), rng=rng, num_classes=3, timesteps=50, hidden=16)
     x_t = rng.standard_normal((4, 2))
     np.testing.assert_array_equal(model.guided_eps_fn(np.zeros(4, int), 0.0)(x_t, 9),
                                   model.eps_fn()(x_t, 9))
@@ -97,7 +97,7 @@ def test_classifier_guidance_at_scale_zero_is_the_unconditional_model():
 
 def test_classifier_free_guidance_weight_zero_is_the_conditional_network():
     rng = np.random.default_rng(3)
-    model = ClassifierFreeGuidance((2,), rng=rng, num_classes=3, timesteps=50, width=16)
+    model = ClassifierFreeGuidance((2,), rng=rng, num_classes=3, timesteps=50, hidden=16)
     x_t, y = rng.standard_normal((4, 2)), np.array([0, 1, 2, 1])
     conditional = model.eps_fn(y=y)(x_t, 11)
     unconditional = model.eps_fn(y=np.full(4, 3))(x_t, 11)
@@ -110,7 +110,7 @@ def test_classifier_free_guidance_weight_zero_is_the_conditional_network():
 def test_classifier_free_training_drops_labels_with_probability_p_uncond():
     rng = np.random.default_rng(4)
     model = ClassifierFreeGuidance((2,), rng=rng, num_classes=3, p_uncond=0.2, timesteps=50,
-                                   width=16)
+                                   hidden=16)
     seen = []
     network = model.network
     original = type(network).forward

@@ -22,7 +22,7 @@ def test_models_follow_the_protocol():
 
 
 def test_after_step_moves_the_average_and_sampling_uses_it():
-    model = DDPM((2,), rng=RNG(0), timesteps=50, width=16, ema_decay=0.5)
+    model = DDPM((2,), rng=RNG(0), timesteps=50, hidden=16, ema_decay=0.5)
     before = [a.copy() for a in model.ema.averages()]
     optimizer = Adam(model.parameters(), lr=1e-2)
     loss = model.loss(RNG(1).standard_normal((32, 2)).astype(np.float32), RNG(2))
@@ -33,7 +33,7 @@ def test_after_step_moves_the_average_and_sampling_uses_it():
         np.testing.assert_allclose(average, 0.5 * old + 0.5 * parameter.data, rtol=1e-6)
     state = model.state_dict()
     assert any(name.startswith("ema.") for name in state)
-    copy = DDPM((2,), rng=RNG(9), timesteps=50, width=16, ema_decay=0.5)
+    copy = DDPM((2,), rng=RNG(9), timesteps=50, hidden=16, ema_decay=0.5)
     copy.load_state_dict(state)
     np.testing.assert_array_equal(copy.sample(5, RNG(3), steps=10), model.sample(5, RNG(3),
                                                                                 steps=10))
@@ -62,7 +62,7 @@ def test_sample_keywords_choose_the_sampler():
 
 
 def test_ddim_encode_then_decode_returns_the_input_better_with_more_steps():
-    model = DDIM((2,), rng=RNG(0), timesteps=200, width=16, ema_decay=0.0)
+    model = DDIM((2,), rng=RNG(0), timesteps=200, hidden=16, ema_decay=0.0)
     model.ema.update()
     x0 = RNG(1).uniform(-1, 1, (8, 2))
     errors = [np.abs(model.decode(model.encode(x0, steps), steps) - x0).max()
@@ -76,9 +76,9 @@ def test_nll_bound_is_per_example_and_finite():
     model = DDPM((1, 4, 4), rng=RNG(0), timesteps=30, width=8, attention=False)
     bound = model.nll_bound(RNG(1).uniform(-1, 1, (4, 1, 4, 4)), RNG(2))
     assert bound.shape == (4,) and np.isfinite(bound).all()
-    cfg = ClassifierFreeGuidance((2,), rng=RNG(0), timesteps=30, width=16, num_classes=3)
+    cfg = ClassifierFreeGuidance((2,), rng=RNG(0), timesteps=30, hidden=16, num_classes=3)
     assert cfg.nll_bound(np.zeros((2, 2)), RNG(0), y=np.array([0, 1])).shape == (2,)
-    cg = ClassifierGuidance((2,), rng=RNG(0), timesteps=30, width=16, num_classes=3)
+    cg = ClassifierGuidance((2,), rng=RNG(0), timesteps=30, hidden=16, num_classes=3)
     assert cg.nll_bound(np.zeros((2, 2)), RNG(0), y=np.array([0, 1])).shape == (2,)
 
 
@@ -99,7 +99,7 @@ def test_toy_ddpm_learns_two_clusters():
     centres = np.array([[-1.0, 0.0], [1.0, 0.0]])
     data = (centres[rng.integers(0, 2, 2048)] + 0.05 * rng.standard_normal((2048, 2))).astype(
         np.float32)
-    model = DDPM((2,), rng=rng, timesteps=100, width=64, ema_decay=0.9)
+    model = DDPM((2,), rng=rng, timesteps=100, hidden=64, ema_decay=0.9)
     optimizer = Adam(model.parameters(), lr=3e-3)
     for _ in range(400):
         optimizer.zero_grad()
