@@ -67,10 +67,12 @@ class ClassifierGuidance(DDPM):
         return (error * error).mean() - self.classifier_log_prob(x_t, t, labels).mean()
 
     def classifier_gradient(self, x_t: np.ndarray, t: int, y: np.ndarray) -> np.ndarray:
-        """∇_{x_t} log p_φ(y | x_t, t) per example, like x_t (float64)."""
+        """∇_{x_t} log p_φ(y | x_t, t) per example, like x_t (float64); recorded even when
+        the caller sampled under ``no_grad``."""
         inputs = ag.Tensor(np.asarray(x_t, dtype=self.classifier_dtype()), requires_grad=True)
-        log_prob = self.classifier_log_prob(inputs, np.full(len(x_t), t), y).sum()
-        (gradient,) = ag.grad(log_prob, [inputs])
+        with ag.enable_grad():
+            log_prob = self.classifier_log_prob(inputs, np.full(len(x_t), t), y).sum()
+            (gradient,) = ag.grad(log_prob, [inputs])
         return gradient.data.astype(np.float64)
 
     def classifier_dtype(self) -> np.dtype:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import autograd as ag
 from minigen.models.diffusion.classifier_free_guidance import (
     ClassifierFreeGuidance,
     guided_eps_s,
@@ -72,6 +73,8 @@ def test_classifier_gradient_matches_finite_differences(data_shape):
     _as_float64(model.classifier)
     x_t, y, t = rng.standard_normal((3, *data_shape)), np.array([0, 2, 1]), 17
     gradient = model.classifier_gradient(x_t, t, y)
+    with ag.no_grad():  # as the plots and the CLI sample
+        np.testing.assert_array_equal(model.classifier_gradient(x_t, t, y), gradient)
 
     def log_prob(x):
         return model.classifier_log_prob(x, np.full(3, t), y).data

@@ -1,0 +1,180 @@
+"""Diffusion on the 8×8 digits: steps against quality, guidance against diversity, the bound.
+
+Runs are the registry's defaults trained by ``minigen.train.train`` (seed 0), or existing
+run directories given with ``--ddpm RUN``, ``--cfg RUN``, ``--cg RUN``. Tables:
+
+* **steps**: the DDPM run sampled by DDPM (ancestral, β̃) on 1000, 250 and 100 respaced
+  steps and by DDIM (η = 0) on 100, 50, 20 and 10 steps; CPU seconds per 1,000 samples
+  (``time.process_time``, one BLAS thread) and the quality columns;
+* **guidance**: classifier-free (w) and classifier (s) guidance at 0, 0.5, 1, 2, 4 (DDIM
+  50 steps), ``--n`` samples spread over the 10 classes: class accuracy (fidelity) and
+  within-class diversity;
+* **bound**: the variational bound L ≥ −log p(x) of the DDPM run on the dequantised test
+  digits (u ~ U[0, 1), (g + u) / 17 ∈ [0, 1]), in nats per image on [0, 1]^64 — the units of
+  RNADE's and PPCA's densities — and bits per dimension. The model sees 2x − 1, so
+  L_[0,1] = L_[−1,1] − 64 log 2 (the Jacobian of x ↦ 2x − 1).
+
+Quality columns come from :func:`sample_quality`. Until ``minigen.quality`` (the shared
+judge: FD/KID/precision/recall in a digit classifier's features) is on main, it reports
+stand-ins in pixel space, named as such: ``pixel_fd`` (Fréchet distance between
+Gaussians fitted to the 64 pixels of samples and of the test digits), ``nn_dist`` (mean
+distance to the nearest training digit), ``nn_acc`` (the nearest training digit has the
+requested label) and ``diversity`` (mean pairwise distance within a class, divided by
+the test digits' own).
+
+    python benchmarks/diffusion_bench.py [--n 1000] [--tables steps,guidance,bound]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # before NumPy loads BLAS: CPU seconds of one thread
+
+import numpy as np  # noqa: E402
+from scipy import linalg  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from minigen.checkpoint import load_model  # noqa: E402
+from minigen.data import get_dataset  # noqa: E402
+from minigen.train import train  # noqa: E402
+
+DIGITS = "digits-signed"
+GUIDANCE = (0.0, 0.5, 1.0, 2.0, 4.0)
+STEPS = (("ddpm", 1000), ("ddpm", 250), ("ddpm", 100), ("ddim", 100), ("ddim", 50),
+         ("ddim", 20), ("ddim", 10))
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+
+
+def _frechet(a: np.ndarray, b: np.ndarray) -> float:
+    """‖μ_a − μ_b‖² + tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½)."""
+    mean_a, mean_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(cov_a @ cov_b).real
+    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+
+
+def _mean_pairwise(x: np.ndarray) -> float:
+    distances = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    return float(distances.sum() / max(len(x) * (len(x) - 1), 1))
+
+
+def sample_quality(samples: np.ndarray, requested: np.ndarray | None = None) -> dict[str, float]:
+    """The quality columns of every table (the one place to point at the shared judge)."""
+    x_train, y_train = get_dataset(DIGITS, "train")
+    x_test, y_test = get_dataset(DIGITS, "test")
+    flat, train_flat, test_flat = _flat(samples), _flat(x_train), _flat(x_test)
+    distances = ((flat[:, None] - train_flat[None]) ** 2).sum(-1)
+    nearest = distances.argmin(1)
+    figures = {"pixel_fd": _frechet(flat, test_flat),
+               "nn_dist": float(np.sqrt(distances[np.arange(len(flat)), nearest]).mean())}
+    if requested is not None:
+        figures["nn_acc"] = float((y_train[nearest] == requested).mean())
+        ratios = [_mean_pairwise(flat[requested == k]) / _mean_pairwise(test_flat[y_test == k])
+                  for k in np.unique(requested) if (requested == k).sum() > 1]
+        figures["diversity"] = float(np.mean(ratios))
+    return figures
+
+
+def _run(name: str, given: str | None, seed: int) -> tuple[object, float | None]:
+    """(model, training CPU seconds or None when loaded from ``given``)."""
+    if given:
+        model, _, _ = load_model(given)
+        return model, None
+    start = time.process_time()
+    result = train(name, seed=seed, out_dir=tempfile.mkdtemp(prefix=f"bench-{name}-"),
+                   progress=False)
+    return result.model, time.process_time() - start
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join([*lines, *("| " + " | ".join(row) + " |" for row in rows)])
+
+
+def steps_table(model: object, n: int, seed: int) -> str:
+    rows = []
+    for sampler, steps in STEPS:
+        start = time.process_time()
+        samples = model.sample(n, np.random.default_rng(seed), sampler=sampler, steps=steps)
+        per_thousand = (time.process_time() - start) * 1000 / n
+        quality = sample_quality(samples)
+        rows.append([sampler.upper(), str(steps), f"{per_thousand:.0f}",
+                     f"{quality['pixel_fd']:.2f}", f"{quality['nn_dist']:.3f}"])
+        print(rows[-1], flush=True)
+    return _table(["sampler", "steps", "CPU s / 1000", "pixel_fd", "nn_dist"], rows)
+
+
+def guidance_table(models: dict[str, object], n: int, seed: int) -> str:
+    requested = np.arange(n) % 10
+    rows = []
+    for label, model in models.items():
+        for weight in GUIDANCE:
+            start = time.process_time()
+            samples = model.sample(n, np.random.default_rng(seed), y=requested, guidance=weight,
+                                   sampler="ddim", steps=50)
+            seconds = time.process_time() - start
+            quality = sample_quality(samples, requested)
+            rows.append([label, f"{weight:g}", f"{quality['nn_acc']:.3f}",
+                         f"{quality['diversity']:.3f}", f"{quality['pixel_fd']:.2f}",
+                         f"{seconds * 1000 / n:.0f}"])
+            print(rows[-1], flush=True)
+    return _table(["guidance", "w or s", "nn_acc", "diversity", "pixel_fd", "CPU s / 1000"],
+                  rows)
+
+
+def bound_table(model: object, seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    x_unit, _ = get_dataset("digits-dequantized", "test", rng=np.random.default_rng(seed))
+    dims = int(np.prod(x_unit.shape[1:]))
+    start = time.process_time()
+    bound_signed = model.nll_bound(2 * x_unit.astype(np.float64) - 1, rng)
+    seconds = time.process_time() - start
+    bound_unit = bound_signed - dims * np.log(2)  # −log p_[0,1](x) = −log p_[−1,1](2x−1) − D log 2
+    mean = bound_unit.mean()
+    error = bound_unit.std() / np.sqrt(len(bound_unit))
+    return _table(["model", "bound (nats / image, [0,1]^64)", "± s.e.", "bits / dim", "CPU s"],
+                  [["ddpm", f"{mean:.1f}", f"{error:.1f}", f"{mean / (dims * np.log(2)):.3f}",
+                    f"{seconds:.0f}"]])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="samples per row")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tables", default="steps,guidance,bound")
+    parser.add_argument("--ddpm", help="existing ddpm run directory")
+    parser.add_argument("--cfg", help="existing classifier_free_guidance run directory")
+    parser.add_argument("--cg", help="existing classifier_guidance run directory")
+    args = parser.parse_args()
+    tables = args.tables.split(",")
+    if "steps" in tables or "bound" in tables:
+        ddpm, seconds = _run("ddpm", args.ddpm, args.seed)
+        if seconds is not None:
+            print(f"ddpm trained in {seconds:.0f} CPU s")
+        if "steps" in tables:
+            print(steps_table(ddpm, args.n, args.seed))
+        if "bound" in tables:
+            print(bound_table(ddpm, args.seed))
+    if "guidance" in tables:
+        guided = {}
+        for label, name, given in (("classifier-free", "classifier_free_guidance", args.cfg),
+                                   ("classifier", "classifier_guidance", args.cg)):
+            model, seconds = _run(name, given, args.seed)
+            if seconds is not None:
+                print(f"{name} trained in {seconds:.0f} CPU s")
+            guided[label] = model
+        print(guidance_table(guided, args.n, args.seed))
+
+
+if __name__ == "__main__":
+    main()
