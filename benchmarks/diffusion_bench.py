@@ -12,7 +12,11 @@ run directories given with ``--ddpm RUN``, ``--cfg RUN``, ``--cg RUN``. Tables:
 * **bound**: the variational bound L ≥ −log p(x) of the DDPM run on the dequantised test
   digits (u ~ U[0, 1), (g + u) / 17 ∈ [0, 1]), in nats per image on [0, 1]^64 — the units of
   RNADE's and PPCA's densities — and bits per dimension. The model sees 2x − 1, so
-  L_[0,1] = L_[−1,1] − 64 log 2 (the Jacobian of x ↦ 2x − 1).
+  L_[0,1] = L_[−1,1] − 64 log 2 (the Jacobian of x ↦ 2x − 1);
+* **toy**: DDPM (the MLP denoiser) on "ring" (8 modes) and "grid" (25 modes), 2,000
+  samples, the PacGAN protocol (Lin et al., 2018): a sample is high quality within 3σ
+  (σ = 0.02) of its nearest mode; a mode is covered with ≥ 20 high-quality samples;
+  KL(mode histogram ‖ uniform) in nats.
 
 Quality columns come from :func:`sample_quality`. Until ``minigen.quality`` (the shared
 judge: FD/KID/precision/recall in a digit classifier's features) is on main, it reports
@@ -22,7 +26,7 @@ distance to the nearest training digit), ``nn_acc`` (the nearest training digit 
 requested label) and ``diversity`` (mean pairwise distance within a class, divided by
 the test digits' own).
 
-    python benchmarks/diffusion_bench.py [--n 1000] [--tables steps,guidance,bound]
+    python benchmarks/diffusion_bench.py [--n 1000] [--tables steps,guidance,bound,toy]
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from scipy import linalg  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from minigen.checkpoint import load_model  # noqa: E402
-from minigen.data import get_dataset  # noqa: E402
+from minigen.data import assign_to_centers, get_dataset, grid_centers, ring_centers  # noqa: E402
 from minigen.train import train  # noqa: E402
 
 DIGITS = "digits-signed"
@@ -147,6 +151,31 @@ def bound_table(model: object, seed: int) -> str:
                     f"{seconds:.0f}"]])
 
 
+def toy_table(runs: dict[str, str | None], seed: int, n: int = 2000) -> str:
+    rows = []
+    for data, centres in (("ring", ring_centers()), ("grid", grid_centers())):
+        if runs.get(data):
+            model, _, _ = load_model(runs[data])
+            seconds = None
+        else:
+            start = time.process_time()
+            model = train("ddpm", data=data, seed=seed, progress=False,
+                          out_dir=tempfile.mkdtemp(prefix=f"bench-ddpm-{data}-")).model
+            seconds = time.process_time() - start
+        samples = model.sample(n, np.random.default_rng(seed)).astype(np.float64)
+        nearest = assign_to_centers(samples, centres)
+        distance = np.sqrt(((samples - centres[nearest]) ** 2).sum(1))
+        good = distance < 3 * 0.02
+        counts = np.bincount(nearest[good], minlength=len(centres))
+        share = counts / max(counts.sum(), 1)
+        kl = float(np.sum(np.where(share > 0, share * np.log(share * len(centres)), 0.0)))
+        rows.append([data, f"{(counts >= 20).sum()} / {len(centres)}", f"{good.mean():.3f}",
+                     f"{kl:.3f}", "loaded" if seconds is None else f"{seconds:.0f}"])
+        print(rows[-1], flush=True)
+    return _table(["data", "modes covered", "high-quality fraction", "KL to uniform",
+                   "train CPU s"], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="samples per row")
@@ -155,6 +184,8 @@ def main() -> None:
     parser.add_argument("--ddpm", help="existing ddpm run directory")
     parser.add_argument("--cfg", help="existing classifier_free_guidance run directory")
     parser.add_argument("--cg", help="existing classifier_guidance run directory")
+    parser.add_argument("--ring", help="existing ddpm run directory on 'ring'")
+    parser.add_argument("--grid", help="existing ddpm run directory on 'grid'")
     args = parser.parse_args()
     tables = args.tables.split(",")
     if "steps" in tables or "bound" in tables:
@@ -174,6 +205,8 @@ def main() -> None:
                 print(f"{name} trained in {seconds:.0f} CPU s")
             guided[label] = model
         print(guidance_table(guided, args.n, args.seed))
+    if "toy" in tables:
+        print(toy_table({"ring": args.ring, "grid": args.grid}, args.seed))
 
 
 if __name__ == "__main__":

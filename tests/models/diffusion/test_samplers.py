@@ -147,3 +147,12 @@ def test_samplers_name_bad_arguments():
                     x_T=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="eta must be"):
         ddim_sample(process, _mixture_eps(process), (2, 2), np.random.default_rng(0), eta=-1)
+
+
+def test_ddim_on_a_quadratic_subsequence_recovers_the_mixture():
+    # DDIM's "quadratic" τ_i ∝ i² (Song et al., App. D.2): any increasing subsequence works
+    process = GaussianDiffusion.from_schedule("cosine", 1000)
+    timesteps = np.unique(np.round(np.linspace(1, np.sqrt(1000), 60) ** 2).astype(np.int64))
+    samples = ddim_sample(process, _mixture_eps(process), (4000, 2), np.random.default_rng(6),
+                          timesteps=timesteps)
+    _check_mixture_recovered(samples)
