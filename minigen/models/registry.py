@@ -201,7 +201,7 @@ _SPECS: list[ModelSpec] = [
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "classifier_width": 16,
                                 "guidance": 1.0, "sampler": "ddim", "steps": 50},
-              epochs=120, batch_size=64, lr=2e-3),
+              epochs=60, batch_size=64, lr=2e-3),
     ModelSpec("classifier_free_guidance", "diffusion",
               "minigen.models.diffusion.classifier_free_guidance:ClassifierFreeGuidance",
               "one label-conditional U-Net, labels dropped with p = 0.15; "
@@ -209,7 +209,7 @@ _SPECS: list[ModelSpec] = [
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "p_uncond": 0.15,
                                 "guidance": 1.0, "sampler": "ddim", "steps": 50},
-              epochs=120, batch_size=64, lr=2e-3),
+              epochs=60, batch_size=64, lr=2e-3),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
