@@ -183,7 +183,7 @@ _SPECS: list[ModelSpec] = [
     # denoiser is an MLP of `hidden` units. Times: CPU seconds of one core, one BLAS thread.
     ModelSpec("ddpm", "diffusion", "minigen.models.diffusion.ddpm:DDPM",
               "DDPM: eps-prediction U-Net, T = 1000 linear betas, ancestral sampling with "
-              "beta-tilde (no noise at the last step); ~5 min of one core",
+              "beta-tilde (no noise at the last step); ~4 min of one core",
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995},
               epochs=120, batch_size=64, lr=2e-3),
@@ -197,7 +197,8 @@ _SPECS: list[ModelSpec] = [
     ModelSpec("classifier_guidance", "diffusion",
               "minigen.models.diffusion.classifier_guidance:ClassifierGuidance",
               "unconditional DDPM + a classifier of noisy x_t with t; "
-              "eps-hat = eps - s sqrt(1 - abar_t) grad log p(y|x_t); DDIM 50 steps",
+              "eps-hat = eps - s sqrt(1 - abar_t) grad log p(y|x_t); DDIM 50 steps; "
+              "~2.5 min of one core",
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "classifier_width": 16,
                                 "guidance": 1.0, "sampler": "ddim", "steps": 50},
@@ -205,7 +206,8 @@ _SPECS: list[ModelSpec] = [
     ModelSpec("classifier_free_guidance", "diffusion",
               "minigen.models.diffusion.classifier_free_guidance:ClassifierFreeGuidance",
               "one label-conditional U-Net, labels dropped with p = 0.15; "
-              "eps-hat = (1 + w) eps(y) - w eps(null), w = 1; DDIM 50 steps",
+              "eps-hat = (1 + w) eps(y) - w eps(null), w = 1; DDIM 50 steps; "
+              "~2 min of one core",
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "p_uncond": 0.15,
                                 "guidance": 1.0, "sampler": "ddim", "steps": 50},
