@@ -18,13 +18,13 @@ run directories given with ``--ddpm RUN``, ``--cfg RUN``, ``--cg RUN``. Tables:
   (σ = 0.02) of its nearest mode; a mode is covered with ≥ 20 high-quality samples;
   KL(mode histogram ‖ uniform) in nats.
 
-Quality columns come from :func:`sample_quality`. Until ``minigen.quality`` (the shared
-judge: FD/KID/precision/recall in a digit classifier's features) is on main, it reports
-stand-ins in pixel space, named as such: ``pixel_fd`` (Fréchet distance between
-Gaussians fitted to the 64 pixels of samples and of the test digits), ``nn_dist`` (mean
-distance to the nearest training digit), ``nn_acc`` (the nearest training digit has the
-requested label) and ``diversity`` (mean pairwise distance within a class, divided by
-the test digits' own).
+Quality columns come from :func:`sample_quality`: the shared judge
+(``minigen.quality.sample_quality``: FD, KID, precision, recall, coverage and, for guided
+samples, ``conditional_accuracy`` in a digit classifier's features, against the 300 test
+digits), plus two figures in pixel space: ``pixel_fd`` (Fréchet distance between
+Gaussians fitted to the 64 pixels of samples and of the test digits) and ``diversity``
+(mean pairwise distance of samples within a class divided by the test digits' own, the
+within-class spread that guidance trades away).
 
     python benchmarks/diffusion_bench.py [--n 1000] [--tables steps,guidance,bound,toy]
 """
@@ -47,6 +47,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from minigen.checkpoint import load_model  # noqa: E402
 from minigen.data import assign_to_centers, get_dataset, grid_centers, ring_centers  # noqa: E402
+from minigen.quality import sample_quality as judge  # noqa: E402
 from minigen.train import train  # noqa: E402
 
 DIGITS = "digits-signed"
@@ -74,17 +75,16 @@ def _mean_pairwise(x: np.ndarray) -> float:
     return float(distances.sum() / max(len(x) * (len(x) - 1), 1))
 
 
-def sample_quality(samples: np.ndarray, requested: np.ndarray | None = None) -> dict[str, float]:
-    """The quality columns of every table (the one place to point at the shared judge)."""
-    x_train, y_train = get_dataset(DIGITS, "train")
-    x_test, y_test = get_dataset(DIGITS, "test")
-    flat, train_flat, test_flat = _flat(samples), _flat(x_train), _flat(x_test)
-    distances = ((flat[:, None] - train_flat[None]) ** 2).sum(-1)
-    nearest = distances.argmin(1)
-    figures = {"pixel_fd": _frechet(flat, test_flat),
-               "nn_dist": float(np.sqrt(distances[np.arange(len(flat)), nearest]).mean())}
+def sample_quality(samples: np.ndarray, requested: np.ndarray | None = None,
+                   seed: int = 0) -> dict[str, float]:
+    """The quality columns of every table: the judge's figures and the pixel-space ones."""
+    _, y_test = get_dataset(DIGITS, "test")
+    x_test, _ = get_dataset(DIGITS, "test")
+    flat, test_flat = _flat(samples), _flat(x_test)
+    figures = judge(np.asarray(samples, dtype=np.float64), DIGITS, labels=requested,
+                    rng=np.random.default_rng(seed))
+    figures["pixel_fd"] = _frechet(flat, test_flat)
     if requested is not None:
-        figures["nn_acc"] = float((y_train[nearest] == requested).mean())
         ratios = [_mean_pairwise(flat[requested == k]) / _mean_pairwise(test_flat[y_test == k])
                   for k in np.unique(requested) if (requested == k).sum() > 1]
         figures["diversity"] = float(np.mean(ratios))
@@ -113,11 +113,16 @@ def steps_table(model: object, n: int, seed: int) -> str:
         start = time.process_time()
         samples = model.sample(n, np.random.default_rng(seed), sampler=sampler, steps=steps)
         per_thousand = (time.process_time() - start) * 1000 / n
-        quality = sample_quality(samples)
+        quality = sample_quality(samples, seed=seed)
         rows.append([sampler.upper(), str(steps), f"{per_thousand:.0f}",
-                     f"{quality['pixel_fd']:.2f}", f"{quality['nn_dist']:.3f}"])
+                     *(f"{quality[key]:.3g}" for key in ("fd", "kid", "precision", "recall",
+                                                         "coverage", "pixel_fd"))])
         print(rows[-1], flush=True)
-    return _table(["sampler", "steps", "CPU s / 1000", "pixel_fd", "nn_dist"], rows)
+    floors = [f"{quality[key + '_floor']:.3g}" for key in ("fd", "kid", "precision", "recall",
+                                                           "coverage")]
+    rows.append(["real digits (floor)", "", "", *floors, ""])
+    return _table(["sampler", "steps", "CPU s / 1000", "FD", "KID", "precision", "recall",
+                   "coverage", "pixel_fd"], rows)
 
 
 def guidance_table(models: dict[str, object], n: int, seed: int) -> str:
@@ -129,13 +134,15 @@ def guidance_table(models: dict[str, object], n: int, seed: int) -> str:
             samples = model.sample(n, np.random.default_rng(seed), y=requested, guidance=weight,
                                    sampler="ddim", steps=50)
             seconds = time.process_time() - start
-            quality = sample_quality(samples, requested)
-            rows.append([label, f"{weight:g}", f"{quality['nn_acc']:.3f}",
-                         f"{quality['diversity']:.3f}", f"{quality['pixel_fd']:.2f}",
+            quality = sample_quality(samples, requested, seed)
+            rows.append([label, f"{weight:g}",
+                         *(f"{quality[key]:.3g}" for key in (
+                             "conditional_accuracy", "diversity", "recall", "coverage",
+                             "precision", "fd")),
                          f"{seconds * 1000 / n:.0f}"])
             print(rows[-1], flush=True)
-    return _table(["guidance", "w or s", "nn_acc", "diversity", "pixel_fd", "CPU s / 1000"],
-                  rows)
+    return _table(["guidance", "w or s", "class accuracy (judge)", "diversity", "recall",
+                   "coverage", "precision", "FD", "CPU s / 1000"], rows)
 
 
 def bound_table(model: object, seed: int) -> str:
