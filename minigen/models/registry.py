@@ -190,7 +190,7 @@ _SPECS: list[ModelSpec] = [
     # benchmarks/diffusion_bench.py at a quarter of the CPU (the judge draws 1,000 samples).
     ModelSpec("ddpm", "diffusion", "minigen.models.diffusion.ddpm:DDPM",
               "DDPM: eps-prediction U-Net, T = 1000 linear betas, ancestral sampling with "
-              "beta-tilde on 250 respaced steps (no noise at the last step); ~4 min of one core",
+              "beta-tilde on 250 respaced steps (no noise at the last step); ~5 min of one core",
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "steps": 250},
               epochs=120, batch_size=64, lr=2e-3),
