@@ -5,6 +5,7 @@ from .attention import MultiheadAttention, causal_mask, scaled_dot_product_atten
 from .dropout import Dropout, dropout
 from .ema import ExponentialMovingAverage
 from .embedding import Embedding
+from .group_norm import GroupNorm
 from .layers import Conv2d, ConvTranspose2d, Flatten, Linear, mlp, uniform_init
 from .masked import MaskedLinear, made_masks
 from .masked_conv import MaskedConv2d, PixelLogitHead, influence_map, skew, unskew
@@ -13,6 +14,7 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .quantize import EMAVectorQuantizer, VectorQuantizer
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from .tied import TiedLinear
+from .timestep import SinusoidalTimestepEmbedding, timestep_embedding
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU",
@@ -24,4 +26,5 @@ __all__ = [
     "TiedLinear", "VectorQuantizer", "causal_mask", "dropout", "gru_step", "influence_map",
     "lstm_step", "made_masks", "mlp", "rnn_step", "scaled_dot_product_attention", "skew",
     "uniform_init", "unskew",
+    "GroupNorm", "SinusoidalTimestepEmbedding", "timestep_embedding",
 ]
