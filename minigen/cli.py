@@ -28,6 +28,7 @@ import numpy as np
 from minigen.checkpoint import CHECKPOINT_FILES, CheckpointError, load_model, write_json
 from minigen.data import DATASETS
 from minigen.evaluate import evaluate
+from minigen.models.base import DecodesText
 from minigen.models.registry import REGISTRY, get_spec
 from minigen.plot import make_run_plots, plot_image_grid, plot_points_2d
 from minigen.quality import FLOOR_SUFFIX, direction
@@ -159,19 +160,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+SAMPLE_OPTIONS = ("sampler", "steps", "eta", "guidance", "temperature")
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     model, config, _ = load_model(args.run_dir)
     rng = np.random.default_rng(args.seed)
     out = Path(args.out if args.out is not None else Path(args.run_dir) / "samples_cli.png")
     nrow = math.ceil(math.sqrt(args.n))
+    options = {name: getattr(args, name) for name in SAMPLE_OPTIONS
+               if getattr(args, name) is not None}
+    refused = sorted(set(options) - set(model.sample_options))
+    if refused:
+        offered = ", ".join(f"--{name}" for name in model.sample_options) or "none"
+        raise UsageError(f"{config['model']} does not take {', '.join('--' + r for r in refused)}"
+                         f" (its sampling options: {offered})")
+    if args.y is not None and "y" not in model.conditions:
+        raise UsageError(f"{config['model']} is not conditioned on labels; drop --y")
     if "y" in model.conditions:
         num_classes = int(config["hparams"]["num_classes"])
-        labels = np.arange(args.n) % num_classes  # column c of the grid is class c
-        samples = np.asarray(model.sample(args.n, rng, y=labels))
-        nrow = num_classes
+        if args.y is not None and not 0 <= args.y < num_classes:
+            raise UsageError(f"--y must be a class in 0 … {num_classes - 1}, got {args.y}")
+        labels = (np.full(args.n, args.y) if args.y is not None
+                  else np.arange(args.n) % num_classes)  # column c of the grid is class c
+        samples = np.asarray(model.sample(args.n, rng, y=labels, **options))
+        nrow = nrow if args.y is not None else num_classes
     else:
         labels = None
-        samples = np.asarray(model.sample(args.n, rng))
+        samples = np.asarray(model.sample(args.n, rng, **options))
+    if samples.ndim == 2 and samples.dtype.kind in "iu" and isinstance(model, DecodesText):
+        names = model.decode(samples)
+        print("\n".join(names))
+        print(f"({args.n} samples of {config['model']})")
+        return 0
     if samples.ndim == 4:
         plot_image_grid(samples, out, nrow=nrow, title=f"{config['model']} samples")
     elif samples.ndim == 2 and samples.shape[1] == 2:
@@ -228,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     sampling.add_argument("-n", type=_positive_int, default=64, help="number of samples")
     sampling.add_argument("--seed", type=int, default=0)
     sampling.add_argument("--out", help="PNG path (default: RUN_DIR/samples_cli.png)")
+    sampling.add_argument("--y", type=int, help="class label, for a model conditioned on "
+                          "labels (default: every class, one column each)")
+    sampling.add_argument("--sampler", choices=("ddpm", "ddim"), help="diffusion sampler")
+    sampling.add_argument("--steps", type=_positive_int, help="diffusion sampling steps")
+    sampling.add_argument("--eta", type=float, help="DDIM's eta (0: deterministic)")
+    sampling.add_argument("--guidance", type=float, help="guidance weight (guided diffusion)")
+    sampling.add_argument("--temperature", type=float,
+                          help="softmax temperature (language models)")
     sampling.set_defaults(handler=cmd_sample)
 
     evaluating = commands.add_parser("eval", help="test metrics of a trained run")

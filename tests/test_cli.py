@@ -234,3 +234,22 @@ def test_console_script_keeps_the_users_thread_choice(monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         cli.console_main()
     assert exit_info.value.code == 0 and os.environ["OMP_NUM_THREADS"] == "2"
+
+
+def test_sample_offers_only_the_models_own_sampling_options(capsys: pytest.CaptureFixture
+                                                           ) -> None:
+    assert _run(capsys, "train", "test-coins", "--epochs", "1", "--no-progress")[0] == 0
+    code, _, err = _run(capsys, "sample", "runs/test-coins", "-n", "4", "--steps", "20")
+    assert code == 2
+    _assert_one_line_error(err, "--steps", "its sampling options: none")
+    code, _, err = _run(capsys, "sample", "runs/test-coins", "-n", "4", "--y", "3")
+    assert code == 2
+    _assert_one_line_error(err, "not conditioned on labels")
+
+
+def test_sample_prints_names_from_a_language_model(capsys: pytest.CaptureFixture) -> None:
+    assert _run(capsys, "train", "bigram", "--no-progress")[0] == 0
+    code, out, err = _run(capsys, "sample", "runs/bigram", "-n", "6", "--temperature", "0.5")
+    assert code == 0, err
+    names = out.strip().splitlines()[:-1]
+    assert len(names) == 6 and all(name.isalpha() and name.islower() for name in names)

@@ -80,6 +80,9 @@ class Model(Module, ABC):
         surrogate such as contrastive divergence's); the evaluator then skips it
     binary_data : True for a model of binary data: :meth:`examples` refuses anything but
         0 and 1 (a grey level has no probability under a Bernoulli model)
+    sample_options : keyword arguments ``sample`` takes beyond ``n`` and ``rng`` (a
+        diffusion model's "sampler", "steps", "eta", "guidance"; a language model's
+        "temperature"); ``minigen sample`` offers exactly these as flags
 
     Every method that takes data passes it through :meth:`examples` first, so bad input is
     refused at the door with the shape or range that was expected.
@@ -91,6 +94,7 @@ class Model(Module, ABC):
     loss_unit: ClassVar[str] = "nats"
     test_loss: ClassVar[bool] = True
     binary_data: ClassVar[bool] = False
+    sample_options: ClassVar[tuple[str, ...]] = ()
     data_shape: tuple[int, ...]
 
     @property
@@ -352,3 +356,11 @@ class PriorSampler(ABC):
     @abstractmethod
     def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n draws z ~ p(z): (n, d)."""
+
+
+class DecodesText(ABC):
+    """A model of token sequences that spells its samples: ``decode(tokens)`` -> strings."""
+
+    @abstractmethod
+    def decode(self, tokens: np.ndarray) -> list[str]:
+        """Token rows (N, T) -> the N strings they spell (up to the end token)."""

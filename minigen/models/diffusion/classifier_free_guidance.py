@@ -56,6 +56,8 @@ class ClassifierFreeGuidance(DDPM):
     """ClassifierFreeGuidance(data_shape, *, rng, num_classes=10, p_uncond=0.15,
     guidance=1.0, **DDPM's hyper-parameters); ``conditions = ("y",)``."""
 
+    sample_options = ("sampler", "steps", "eta", "guidance")
+
     conditions = ("y",)
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,

@@ -43,6 +43,8 @@ class ClassifierGuidance(DDPM):
     """ClassifierGuidance(data_shape, *, rng, num_classes=10, guidance=1.0,
     classifier_width=16, **DDPM's hyper-parameters); ``conditions = ("y",)``."""
 
+    sample_options = ("sampler", "steps", "eta", "guidance")
+
     conditions = ("y",)
     loss_unit = "eps-MSE + classifier cross-entropy (nats)"
 

@@ -54,6 +54,8 @@ class DDPM(Model):
     sampler, steps, eta : ``sample``'s defaults ("ddpm" with every step here)
     """
 
+    sample_options = ("sampler", "steps", "eta")
+
     loss_unit = "eps-MSE per dimension"
     default_sampler = "ddpm"
 

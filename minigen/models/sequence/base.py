@@ -43,7 +43,7 @@ import autograd as ag
 from autograd import Tensor, no_grad
 from minigen.data.names import END_TOKEN, VOCABULARY, decode_names, name_lengths
 from minigen.distributions import Categorical
-from minigen.models.base import Autoregressive, ReportsMetrics
+from minigen.models.base import Autoregressive, DecodesText, ReportsMetrics
 from minigen.nn import Dropout, Embedding, Linear, Module
 
 State = Any
@@ -66,7 +66,7 @@ def check_rng(rng: Any, name: str) -> np.random.Generator:
     return rng
 
 
-class TokenLM(Autoregressive, ReportsMetrics):
+class TokenLM(Autoregressive, DecodesText, ReportsMetrics):
     """Base of the token language models: data handling, chain rule, cap, sampler.
 
     Parameters
@@ -81,6 +81,8 @@ class TokenLM(Autoregressive, ReportsMetrics):
     vocab_size : V; the input vocabulary is V + 1 (the start token ``start_token = V``)
     has_end_token : True for text
     """
+
+    sample_options = ("temperature",)
 
     def __init__(self, data_shape: tuple[int, ...], vocab_size: int | None = None) -> None:
         super().__init__()
