@@ -33,8 +33,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from minigen.data import DataLoader, get_dataset  # noqa: E402
+from minigen.models.base import TrainsItself  # noqa: E402
 from minigen.models.registry import build, get_spec  # noqa: E402
-from minigen.optim import Adam  # noqa: E402
+from minigen.train import build_optimizers  # noqa: E402
 
 RUNS = [  # (registry name, label, hyper-parameter overrides)
     ("autoencoder", "autoencoder (MLP)", {}),
@@ -47,7 +48,7 @@ RUNS = [  # (registry name, label, hyper-parameter overrides)
     ("stacked_autoencoder", "stacked AE (untied)", {}),
     ("stacked_autoencoder", "stacked AE (tied)", {"tied": True}),
     ("rbm", "RBM CD-1", {}),
-    ("rbm", "RBM PCD-1", {"persistent": True, "lr": 0.05}),
+    ("rbm", "RBM PCD-1", {"persistent": True, "run_lr": 0.05}),
     ("gsn", "GSN (walkback 3)", {}),
 ]
 
@@ -57,18 +58,22 @@ def fit(name: str, overrides: dict[str, Any], seed: int) -> tuple[Any, float]:
     spec = get_spec(name)
     x_train, _ = get_dataset(spec.data, "train")
     rng = np.random.default_rng(seed)
-    model = build(name, x_train.shape[1:], rng, **overrides)
+    hparams = dict(overrides)
+    lr = hparams.pop("run_lr", spec.lr)  # the run's --lr, not a model hyper-parameter
+    model = build(name, x_train.shape[1:], rng, **hparams)
     loader = DataLoader(x_train, batch_size=spec.batch_size, shuffle=True, rng=rng)
-    optimizer = None if hasattr(model, "train_step") else Adam(model.parameters(), lr=spec.lr)
+    optimizers = build_optimizers(model, spec, lr)
     start = time.perf_counter()
     for _ in range(spec.epochs):
         for x in loader:
-            if optimizer is None:
+            model.before_step(x, rng)
+            if isinstance(model, TrainsItself):
                 model.train_step(x, rng)
-                continue
-            optimizer.zero_grad()
-            model.loss(x, rng).backward()
-            optimizer.step()
+            else:
+                optimizers["adam"].zero_grad()
+                model.loss(x, rng).backward()
+                optimizers["adam"].step()
+            model.after_step()
     return model, time.perf_counter() - start
 
 

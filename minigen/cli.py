@@ -34,6 +34,8 @@ from minigen.train import (
     HISTORY_FILE,
     METRICS_FILE,
     TrainingDivergedError,
+    conditions_of,
+    load_fields,
     load_split,
     train,
 )
@@ -151,7 +153,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     out = Path(args.out if args.out is not None else Path(args.run_dir) / "samples_cli.png")
     nrow = math.ceil(math.sqrt(args.n))
-    if config.get("conditional"):
+    if "y" in model.conditions:
         num_classes = int(config["hparams"]["num_classes"])
         labels = np.arange(args.n) % num_classes  # column c of the grid is class c
         samples = np.asarray(model.sample(args.n, rng, y=labels))
@@ -173,10 +175,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     model, config, trainer_state = load_model(args.run_dir)
-    x_test, y_test = load_split(config["data"], "test")
+    test_fields = load_fields(config["data"], "test")
+    x_test = test_fields["x"]
     # the generator the trainer evaluated this epoch with, so the numbers are reproduced
     rng = np.random.default_rng([config["seed"], int(trainer_state.get("epoch", 0))])
-    metrics = evaluate(model, x_test, y_test if config.get("conditional") else None, rng=rng,
+    metrics = evaluate(model, x_test, conditions=conditions_of(model, test_fields), rng=rng,
                        **({"iwae_k": config["iwae_k"]} if "iwae_k" in config else {}))
     write_json(Path(args.run_dir) / METRICS_FILE, metrics)
     print(f"{config['model']} on the {config['data']} test split ({len(x_test)} examples):")

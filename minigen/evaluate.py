@@ -1,4 +1,5 @@
-"""Test-set figures for any model, chosen by what the model can compute.
+"""Test-set figures for any model, chosen by the capabilities it declares
+(``minigen.models.base``).
 
 Every quantity is a mean over examples, in nats unless its name says otherwise:
 
@@ -13,7 +14,6 @@ Every quantity is a mean over examples, in nats unless its name says otherwise:
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -21,16 +21,15 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, no_grad
+from minigen.models.base import (
+    CountsFreeParameters,
+    ExplicitDensity,
+    LatentVariable,
+    Model,
+    ReportsMetrics,
+)
 
 DEFAULT_IWAE_K = 50
-
-
-def takes_labels(method: Callable) -> bool:
-    """True when ``method`` accepts a ``y=`` keyword (the conditional-model protocol)."""
-    try:
-        return "y" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _as_float(value: Any) -> float:
@@ -38,84 +37,90 @@ def _as_float(value: Any) -> float:
 
 
 def _batched_mean(
-    compute: Callable[..., Any], x: np.ndarray, y: np.ndarray | None, batch_size: int
+    compute: Callable[..., Any], x: np.ndarray, conditions: dict[str, np.ndarray],
+    batch_size: int
 ) -> float:
-    """Example-weighted mean of ``compute(x_batch, y_batch)`` over batches of ``x``.
+    """Example-weighted mean of ``compute(x_batch, **conditions_batch)`` over batches of ``x``.
 
     ``compute`` returns either a per-example array or a scalar (a batch mean).
     """
     total = 0.0
     for start in range(0, len(x), batch_size):
         x_batch = x[start:start + batch_size]
-        y_batch = None if y is None else y[start:start + batch_size]
-        value = compute(x_batch, y_batch)
+        given = {name: values[start:start + batch_size] for name, values in conditions.items()}
+        value = compute(x_batch, **given)
         value = np.asarray(value.data if isinstance(value, Tensor) else value, dtype=np.float64)
         total += float(value.sum()) if value.ndim else float(value) * len(x_batch)
     return total / len(x)
 
 
-def _labels(y: np.ndarray | None) -> dict[str, np.ndarray]:
-    return {} if y is None else {"y": y}
-
-
 def evaluate(
-    model: Any,
+    model: Model,
     x: np.ndarray,
     y: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
     batch_size: int = 256,
     iwae_k: int | None = DEFAULT_IWAE_K,
+    conditions: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Evaluate ``model`` on examples ``x`` under ``no_grad`` and in eval mode.
 
     Parameters
     ----------
-    model : a registered model (see the protocol in ``minigen.models.registry``)
+    model : a model following ``minigen.models.base``
     x : (N, ...) test examples in the model's data space
-    y : (N,) labels, passed as ``y=`` to every method; give them only to conditional models
+    y : (N,) labels, passed as ``y=`` to every method (shorthand for ``conditions={"y": y}``);
+        give them only to a model whose ``conditions`` include "y"
     rng : draws the model's noise (default ``np.random.default_rng(0)``)
     batch_size : examples per forward pass
     iwae_k : importance samples for the IWAE bound; None skips it (it costs k passes)
+    conditions : the batch fields the model conditions on, each (N, ...)
 
     Returns
     -------
     dict of floats: the keys the model's capabilities imply (see the module docstring).
     """
+    conditions = dict(conditions or {})
+    if y is not None:
+        conditions["y"] = y
     if len(x) == 0:
         raise ValueError(f"evaluate: x is empty (shape {np.shape(x)}); need at least one example")
-    if y is not None and len(y) != len(x):
-        raise ValueError(f"evaluate: x has {len(x)} examples but y has {len(y)} labels")
+    for name, values in conditions.items():
+        if len(values) != len(x):
+            raise ValueError(f"evaluate: x has {len(x)} examples but {name} has "
+                             f"{len(values)} rows")
     if batch_size < 1 or (iwae_k is not None and iwae_k < 1):
         raise ValueError(f"evaluate: batch_size and iwae_k must be >= 1, got {batch_size}, "
                          f"{iwae_k}")
     rng = np.random.default_rng(0) if rng is None else rng
-    was_training = getattr(model, "training", False)
+    was_training = model.training
     model.eval()
     metrics: dict[str, float] = {}
     try:
         with no_grad():
-            if hasattr(model, "loss"):
+            if model.test_loss:
                 metrics["loss"] = _batched_mean(
-                    lambda xb, yb: model.loss(xb, rng, **_labels(yb)), x, y, batch_size)
-            if hasattr(model, "log_prob"):
-                nll = -_batched_mean(lambda xb, yb: model.log_prob(xb, **_labels(yb)),
-                                     x, y, batch_size)
+                    lambda xb, **given: model.loss(xb, rng, **given), x, conditions,
+                    batch_size)
+            if isinstance(model, ExplicitDensity):
+                nll = -_batched_mean(lambda xb, **given: model.log_prob(xb, **given),
+                                     x, conditions, batch_size)
                 metrics["nll"] = nll
                 # bits/dim = nll / (D ln 2): nats per example -> bits per dimension
                 metrics["bits_per_dim"] = nll / (math.prod(x.shape[1:]) * math.log(2))
-            if hasattr(model, "elbo"):
+            if isinstance(model, LatentVariable):
                 metrics["elbo"] = _batched_mean(
-                    lambda xb, yb: model.elbo(xb, rng, **_labels(yb)), x, y, batch_size)
-            if hasattr(model, "iwae") and iwae_k is not None:
-                metrics[f"iwae_{iwae_k}"] = _batched_mean(
-                    lambda xb, yb: model.iwae(xb, iwae_k, rng, **_labels(yb)), x, y,
-                    max(1, 4 * batch_size // iwae_k))  # k samples per example: fewer examples
-            if hasattr(model, "metrics"):
+                    lambda xb, **given: model.elbo(xb, rng, **given), x, conditions, batch_size)
+                if iwae_k is not None:
+                    metrics[f"iwae_{iwae_k}"] = _batched_mean(
+                        lambda xb, **given: model.iwae(xb, iwae_k, rng, **given), x, conditions,
+                        max(1, 4 * batch_size // iwae_k))  # k samples per example: fewer examples
+            if isinstance(model, ReportsMetrics):
                 metrics.update({key: _as_float(value)
                                 for key, value in model.metrics(x, rng).items()})
     finally:
         model.train(was_training)
     metrics["num_parameters"] = int(model.num_parameters())
-    if hasattr(model, "num_free_parameters"):
+    if isinstance(model, CountsFreeParameters):
         metrics["num_free_parameters"] = int(model.num_free_parameters())
     return metrics

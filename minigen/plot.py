@@ -23,7 +23,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autograd import no_grad  # noqa: E402
-from minigen.evaluate import takes_labels  # noqa: E402
+from minigen.models.base import (  # noqa: E402
+    Autoregressive,
+    ChainSampler,
+    Completes,
+    Denoiser,
+    DiscreteCodes,
+    Encoder,
+    Model,
+    PriorSampler,
+    Reconstructs,
+)
 from minigen.nn import influence_map  # noqa: E402
 from minigen.nn.quantize import code_counts, code_perplexity  # noqa: E402
 
@@ -491,23 +501,16 @@ def _plot_samples(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Gen
                   num_classes: int | None, data_name: str) -> list[str]:
     """samples.png as an image grid or 2-D points; nothing for a model that cannot sample."""
     images = x_test.ndim == 4
-    try:
-        samples, labels = _sample(model, 8 * (num_classes or 8) if images else 1000, rng,
-                                  num_classes)
-    except NotImplementedError:  # e.g. a plain autoencoder: no distribution to sample
+    if not model.generative:  # e.g. a plain autoencoder: no distribution to sample
         return []
+    samples, labels = _sample(model, 8 * (num_classes or 8) if images else 1000, rng,
+                              num_classes)
     if not images:
         return [plot_points_2d(samples, path, x_test, labels)]
     title = (f"samples, one row per class ({data_name})" if num_classes is not None
              else f"samples ({data_name})")
     # on the data's grey scale: Gaussian samples of [0, 1] data dip below 0
     return [plot_image_grid(_on_unit_range_of(samples, x_test), path, 8, title)]
-
-
-def _has_method(model: Any, name: str) -> bool:
-    """A capability is a method: an attribute that merely shares the name (a Parameter
-    called ``logits``) does not count."""
-    return callable(getattr(model, name, None))
 
 
 CHAIN_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200)  # frames shown: burn-in, then mixing
@@ -537,7 +540,7 @@ def _plot_denoising(model: Any, path: Path, x_test: np.ndarray, rng: np.random.G
 
 
 def make_run_plots(
-    model: Any,
+    model: Model,
     run_dir: PathLike,
     x_test: np.ndarray,
     y_test: np.ndarray | None,
@@ -547,14 +550,13 @@ def make_run_plots(
 ) -> list[str]:
     """Write every figure the model's capabilities allow into ``run_dir``; return the paths.
 
-    loss.png always; samples.png (an image grid, or 2-D points over the data; conditional
-    models, those whose ``sample`` takes ``y=``, one row per class; none when ``sample``
-    raises NotImplementedError, as a plain autoencoder's does); reconstructions.png
-    with ``reconstruct``; latent.png with ``encode`` (over prior samples with
-    ``sample_prior``); completions.png with ``complete`` (images only); chain.png with
-    ``chain``; denoising.png with ``corrupt`` and ``denoise``; codebook.png with ``codes``
-    and ``num_embeddings`` (a VQ-VAE); receptive_field.png with ``logits`` on one-channel
-    images.
+    Each figure follows a capability the model declares (``minigen.models.base``):
+    loss.png always; samples.png for a ``generative`` model (an image grid, or 2-D points
+    over the data; a model conditioned on ``y``, one row per class); reconstructions.png
+    for ``Reconstructs``; latent.png for an ``Encoder`` (over prior samples for a
+    ``PriorSampler``); completions.png for ``Completes``; receptive_field.png (one-channel
+    images) for ``Autoregressive``; chain.png for a ``ChainSampler``; denoising.png for a
+    ``Denoiser``; codebook.png for ``DiscreteCodes`` (a VQ-VAE).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -562,48 +564,48 @@ def make_run_plots(
     x_test = np.asarray(x_test)
     images = x_test.ndim == 4
     points = x_test.ndim == 2 and x_test.shape[1] == 2
-    conditional = takes_labels(model.sample)
+    labelled = "y" in model.conditions
     num_classes = None
-    if conditional:
+    if labelled:
         num_classes = int(getattr(model, "num_classes", 0) or np.max(y_test) + 1)
-    was_training = getattr(model, "training", False)
+    was_training = model.training
     model.eval()
     try:
         with no_grad():
             if images or points:
                 written += _plot_samples(model, run_dir / "samples.png", x_test, rng,
                                          num_classes, data_name)
-            if images and hasattr(model, "reconstruct"):
+            if images and isinstance(model, Reconstructs):
                 originals = x_test[:16]
-                labels = {"y": y_test[:16]} if takes_labels(model.reconstruct) else {}
+                labels = {"y": y_test[:16]} if labelled else {}
                 written.append(plot_reconstructions(
                     originals, np.asarray(model.reconstruct(originals, rng, **labels)),
                     run_dir / "reconstructions.png"))
-            if hasattr(model, "encode"):
+            if isinstance(model, Encoder):
                 subset = slice(0, 1000)
-                labels = {"y": y_test[subset]} if takes_labels(model.encode) else {}
+                labels = {"y": y_test[subset]} if labelled else {}
                 codes = np.asarray(model.encode(x_test[subset], **labels))
                 prior = (np.asarray(model.sample_prior(len(codes), rng))
-                         if _has_method(model, "sample_prior") else None)
+                         if isinstance(model, PriorSampler) else None)
                 written.append(plot_latent_scatter(
                     codes, None if y_test is None else y_test[subset], run_dir / "latent.png",
                     prior=prior))
-            if images and hasattr(model, "complete"):
+            if images and isinstance(model, Completes):
                 given = x_test[:8]
                 draws = np.stack([np.asarray(model.complete(given, rng)) for _ in range(3)])
                 written.append(plot_completions(given, draws, run_dir / "completions.png"))
-            if images and _has_method(model, "chain"):
+            if images and isinstance(model, ChainSampler):
                 written.append(_plot_chains(model, run_dir / "chain.png", x_test, rng))
-            if images and _has_method(model, "corrupt") and _has_method(model, "denoise"):
+            if images and isinstance(model, Denoiser):
                 written.append(_plot_denoising(model, run_dir / "denoising.png", x_test, rng))
-            if _has_method(model, "codes") and hasattr(model, "num_embeddings"):
+            if isinstance(model, DiscreteCodes):
                 code_maps = np.asarray(model.codes(x_test))
                 where = "×".join(map(str, code_maps.shape[1:])) + " code maps of "
                 written.append(plot_code_usage(
                     code_maps, model.num_embeddings, run_dir / "codebook.png",
                     title=f"code usage over the {where}{len(x_test)} test images "
                           f"({data_name})"))
-        if images and x_test.shape[1] == 1 and _has_method(model, "logits"):
+        if images and x_test.shape[1] == 1 and isinstance(model, Autoregressive):
             # outside no_grad: the influence of each input pixel is read off autograd
             written.append(plot_receptive_field(model, run_dir / "receptive_field.png",
                                                 shape=x_test.shape[2:]))

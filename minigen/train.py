@@ -1,14 +1,19 @@
 """The training loop every registered model runs through.
 
-One loop serves every family, dispatching on what the model exposes (the protocol in
-``minigen.models.registry``):
+One loop serves every family, dispatching on what the model declares (the protocol in
+``minigen.models.base``):
 
-* ``loss(x, rng)``: gradient training, θ ← Adam(θ, ∇θ loss) on ``model.parameters()``;
-* ``train_step(x, rng)``: the model updates itself (two players, contrastive divergence)
-  with the optimisers it lists in ``optimizers()``.
+* a gradient model: θ ← Adam(θ, ∇θ loss(x, rng)) on ``model.parameters()`` at the run's lr;
+* a :class:`~minigen.models.base.TrainsItself` model: the trainer builds one optimiser per
+  declared player from the run's lr and the registry's player settings, and calls
+  ``train_step(x, rng)``, the model's own algorithm (two players, contrastive divergence,
+  counting).
 
-A model with a second stage, ``fit_prior(x_train, rng)`` (the VQ-VAE's PixelCNN prior over
-its codes), has it fitted in the last epoch, before that epoch is evaluated and saved.
+Either way the model's ``before_step`` and ``after_step`` hooks run around every step, and
+a conditional model gets the batch fields it lists in ``conditions`` as keywords. A
+:class:`~minigen.models.base.SecondStage` model (the VQ-VAE's PixelCNN prior over its
+codes) has its second stage fitted in the last epoch, before that epoch is evaluated and
+saved.
 
 After every epoch the model is evaluated on the test split (the IWAE bound, which costs
 k forward passes, only after the last epoch) and a checkpoint is written, so a crash
@@ -39,8 +44,9 @@ from minigen.checkpoint import (
 )
 from minigen.data import DATASETS, DataLoader, get_dataset
 from minigen.evaluate import DEFAULT_IWAE_K, evaluate
+from minigen.models.base import Batch, Model, SecondStage, TrainsItself
 from minigen.models.registry import ModelSpec, get_spec
-from minigen.optim import Adam
+from minigen.optim import Adam, Optimizer
 
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.json"
@@ -79,6 +85,21 @@ def load_split(data: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def load_fields(data: str, split: str) -> Batch:
+    """A data set's split as batch fields: ``{"x": examples, "y": labels, ...}``."""
+    x, y = load_split(data, split)
+    return {"x": x, "y": y}
+
+
+def conditions_of(model: Model, fields: Batch) -> Batch:
+    """The fields a model conditions on (its ``conditions``), taken from ``fields``."""
+    missing = [name for name in model.conditions if name not in fields]
+    if missing:
+        raise ValueError(f"{type(model).__name__} conditions on {missing}, which this data "
+                         f"set does not have (its fields: {sorted(fields)})")
+    return {name: fields[name] for name in model.conditions}
+
+
 def _positive(name: str, value: Any, kind: type) -> None:
     if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
         raise ValueError(f"train: {name} must be a positive {kind.__name__}, got {value!r}")
@@ -93,21 +114,26 @@ def _new_config(
     seed: int,
     overrides: dict[str, Any],
 ) -> dict[str, Any]:
+    model_class = spec.model_class()
+    if lr is not None and not model_class.uses_learning_rate:
+        raise ValueError(f"train: {spec.name} is fitted without a learning rate (counting or "
+                         "a closed form); drop --lr")
     config = {
         "model": spec.name,
         "family": spec.family,
         "data": spec.data if data is None else data,
-        "conditional": spec.conditional,
+        "conditional": bool(model_class.conditions),
         "hparams": {**spec.hparams, **overrides},
         "epochs": spec.epochs if epochs is None else epochs,
         "batch_size": spec.batch_size if batch_size is None else batch_size,
-        "lr": spec.lr if lr is None else lr,
+        "lr": (spec.lr if lr is None else lr) if model_class.uses_learning_rate else None,
         "seed": seed,
         "iwae_k": DEFAULT_IWAE_K,
     }
     _positive("epochs", config["epochs"], int)
     _positive("batch_size", config["batch_size"], int)
-    _positive("lr", float(config["lr"]), float)
+    if config["lr"] is not None:
+        _positive("lr", float(config["lr"]), float)
     if config["data"] not in DATASETS:
         raise ValueError(f"train: unknown data set {config['data']!r}; valid: "
                          f"{', '.join(DATASETS)}")
@@ -160,37 +186,54 @@ def _check_finite(values: dict[str, float], step: int, history: dict[str, Any]) 
             )
 
 
+def _gradient_step(model: Model, optimizer: Optimizer, x: np.ndarray, rng: np.random.Generator,
+                   conditions: Batch, step: int, history: dict[str, Any]) -> dict[str, float]:
+    """θ ← θ − Adam(∇θ loss): zero the gradients, take the loss, check it, step."""
+    optimizer.zero_grad()
+    loss = model.loss(x, rng, **conditions)
+    values = {"loss": float(loss.data)}
+    _check_finite(values, step, history)  # before the update, so no NaN reaches θ
+    loss.backward()
+    optimizer.step()
+    return values
+
+
+def _self_step(model: TrainsItself, x: np.ndarray, rng: np.random.Generator, conditions: Batch,
+               step: int, history: dict[str, Any]) -> dict[str, float]:
+    """The model's own training step (its players and optimisers); values checked after."""
+    values = {k: float(v) for k, v in model.train_step(x, rng, **conditions).items()}
+    _check_finite(values, step, history)
+    return values
+
+
 def _train_epoch(
-    model: Any,
-    optimizers: dict[str, Any],
+    model: Model,
+    optimizers: dict[str, Optimizer],
     loader: DataLoader,
+    fields: tuple[str, ...],
     rng: np.random.Generator,
     history: dict[str, Any],
     step: int,
-    conditional: bool,
     bar: tqdm,
 ) -> tuple[int, dict[str, float]]:
-    """One pass over ``loader``, appending per-step values to history.
+    """One pass over ``loader`` (yielding the arrays named in ``fields``), appending
+    per-step values to history.
 
     Returns the global step count and the epoch's mean of each reported value.
     """
     model.train()
-    self_stepping = hasattr(model, "train_step")
     sums: dict[str, float] = {}
-    for batch_number, (x, y) in enumerate(loader, start=1):
+    for batch_number, arrays in enumerate(loader, start=1):
         step += 1
-        labels = {"y": y} if conditional else {}
-        if self_stepping:
-            values = {k: float(v) for k, v in model.train_step(x, rng, **labels).items()}
+        batch = dict(zip(fields, arrays if isinstance(arrays, tuple) else (arrays,)))
+        x, conditions = batch.pop("x"), batch
+        model.before_step(x, rng)
+        if isinstance(model, TrainsItself):
+            values = _self_step(model, x, rng, conditions, step, history)
         else:
-            optimizer = optimizers["adam"]
-            optimizer.zero_grad()
-            loss = model.loss(x, rng, **labels)
-            values = {"loss": float(loss.data)}
-        _check_finite(values, step, history)  # before the update, so no NaN reaches θ
-        if not self_stepping:
-            loss.backward()
-            optimizer.step()
+            values = _gradient_step(model, optimizers["adam"], x, rng, conditions, step,
+                                    history)
+        model.after_step()
         for name, value in values.items():
             history["train"].setdefault(name, []).append(value)
             sums[name] = sums.get(name, 0.0) + value
@@ -198,6 +241,14 @@ def _train_epoch(
         bar.update()
         bar.set_postfix({name: f"{mean:.4g}" for name, mean in means.items()}, refresh=False)
     return step, means
+
+
+def build_optimizers(model: Model, spec: ModelSpec, lr: float | None) -> dict[str, Optimizer]:
+    """Every optimiser of a run from its settings: one per player of a model that trains
+    itself (``lr`` × each player's scale), else one Adam over all parameters."""
+    if isinstance(model, TrainsItself):
+        return model.build_optimizers(lr if lr is not None else 0.0, spec.players)
+    return {"adam": Adam(model.parameters(), lr=lr)}
 
 
 def train(
@@ -253,40 +304,42 @@ def train(
     else:
         config = _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
 
-    x_train, y_train = load_split(config["data"], "train")
-    x_test, y_test = load_split(config["data"], "test")
-    conditional = config["conditional"]
-    if conditional and "num_classes" not in config["hparams"]:
-        config["hparams"]["num_classes"] = int(y_train.max()) + 1
+    train_fields = load_fields(config["data"], "train")
+    test_fields = load_fields(config["data"], "test")
+    x_train, x_test = train_fields["x"], test_fields["x"]
+    if "y" in spec.model_class().conditions and "num_classes" not in config["hparams"]:
+        config["hparams"]["num_classes"] = int(train_fields["y"].max()) + 1
     config["data_shape"] = list(x_train.shape[1:])
 
     rng = np.random.default_rng(config["seed"])
     model = spec.model_class()(tuple(x_train.shape[1:]), rng=rng, **config["hparams"])
-    if hasattr(model, "train_step"):
-        optimizers = dict(model.optimizers())
-    else:
-        optimizers = {"adam": Adam(model.parameters(), lr=config["lr"])}
+    optimizers = build_optimizers(model, spec, config["lr"])
     epochs_done, step, history = 0, 0, {"train": {}, "test": []}
     if checkpoint is not None:
         epochs_done, step, history = _restore(model, optimizers, rng, checkpoint[0], checkpoint[2],
                                         checkpoint[3])
 
-    loader = DataLoader(x_train, y_train, batch_size=config["batch_size"], shuffle=True, rng=rng)
-    test_labels = y_test if conditional else None
+    fields = ("x", *model.conditions)
+    test_conditions = conditions_of(model, test_fields)
+    # Every field rides in one loader so its rows stay aligned; a single permutation per
+    # epoch is drawn from rng however many fields there are.
+    loader = DataLoader(*(train_fields[name] for name in fields),
+                        batch_size=config["batch_size"], shuffle=True, rng=rng)
     for epoch in range(epochs_done + 1, config["epochs"] + 1):
         with tqdm(total=len(loader), desc=f"epoch {epoch}/{config['epochs']}", unit="batch",
                   disable=None if progress else True, dynamic_ncols=True) as bar:
-            step, means = _train_epoch(model, optimizers, loader, rng, history, step,
-                                       conditional, bar)
+            step, means = _train_epoch(model, optimizers, loader, fields, rng, history, step,
+                                       bar)
             last = epoch == config["epochs"]  # the IWAE bound costs k passes: last epoch only
             second_stage = {}
-            if last and hasattr(model, "fit_prior"):
+            if last and isinstance(model, SecondStage):
                 # Two-stage models (VQ-VAE) fit their prior on the finished encoder's codes.
                 bar.set_postfix_str("fitting the prior")
                 fitted = model.fit_prior(x_train, rng)  # figures on the training codes
                 second_stage = {f"train_{name}": value for name, value in fitted.items()}
-            metrics = evaluate(model, x_test, test_labels, rng=np.random.default_rng(
-                [config["seed"], epoch]), iwae_k=config["iwae_k"] if last else None)
+            metrics = evaluate(model, x_test, conditions=test_conditions,
+                               rng=np.random.default_rng([config["seed"], epoch]),
+                               iwae_k=config["iwae_k"] if last else None)
             history["test"].append({"epoch": epoch, "step": step, **second_stage, **metrics})
             if "loss" in metrics:
                 means["test_loss"] = metrics["loss"]
@@ -299,8 +352,9 @@ def train(
     if history["test"]:
         metrics = {k: v for k, v in history["test"][-1].items() if k not in ("epoch", "step")}
     else:
-        metrics = evaluate(model, x_test, test_labels, rng=np.random.default_rng(
-            [config["seed"], 0]), iwae_k=config["iwae_k"])
+        metrics = evaluate(model, x_test, conditions=test_conditions,
+                           rng=np.random.default_rng([config["seed"], 0]),
+                           iwae_k=config["iwae_k"])
     if run_dir is not None:
         write_json(run_dir / METRICS_FILE, metrics)
         write_json(run_dir / HISTORY_FILE, history)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd import is_grad_enabled
-from minigen.evaluate import evaluate, takes_labels
+from minigen.evaluate import evaluate
 from tests.test_train import ConditionalCoins, LatentCoins, PixelCoins, TwoPlayerToy
 
 SHAPE = (1, 3, 3)
@@ -85,7 +85,8 @@ def test_conditional_model_receives_the_labels() -> None:
     on_class_1 = evaluate(model, ones, y=np.full(4, 1))
     on_class_0 = evaluate(model, ones, y=np.zeros(4, np.int64))
     assert on_class_1["loss"] < on_class_0["loss"]
-    assert takes_labels(model.sample) and not takes_labels(PixelCoins.sample)
+    assert model.is_conditional()
+    assert not PixelCoins(SHAPE, rng=np.random.default_rng(0)).is_conditional()
 
 
 def test_evaluation_records_no_graph_and_restores_the_training_mode() -> None:
@@ -107,5 +108,5 @@ def test_bad_inputs_are_refused_with_their_shapes() -> None:
     model = PixelCoins(SHAPE, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="empty"):
         evaluate(model, np.zeros((0, *SHAPE), np.float32))
-    with pytest.raises(ValueError, match="5 examples but y has 4"):
+    with pytest.raises(ValueError, match="5 examples but y has 4 rows"):
         evaluate(model, _images(5), y=np.zeros(4))

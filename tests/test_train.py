@@ -1,6 +1,6 @@
 """The training loop: resume equality, the NaN guard, dispatch on the model protocol.
 
-The models here are small dummies that follow the protocol in minigen.models.registry, so
+The models here are small dummies that follow the protocol in minigen.models.base, so
 these tests never depend on which real models exist; ``register_dummies`` adds them to the
 registry for one test. test_checkpoint, test_evaluate, test_plot and test_cli import them.
 """
@@ -16,15 +16,26 @@ import pytest
 
 import autograd as ag
 from minigen.checkpoint import CheckpointError, load_checkpoint
+from minigen.models.base import (
+    Completes,
+    CountsFreeParameters,
+    Encoder,
+    ExplicitDensity,
+    LatentVariable,
+    Model,
+    PlayerSettings,
+    ReportsMetrics,
+    SecondStage,
+    TrainsItself,
+)
 from minigen.models.registry import REGISTRY, ModelSpec
-from minigen.nn import Module, Parameter
-from minigen.optim import Adam
+from minigen.nn import Parameter
 from minigen.train import RunResult, TrainingDivergedError, train
 
 DATA = "bars-and-stripes-3"  # 2,000 train / 500 test images (1, 3, 3): 4 steps of 500
 
 
-class PixelCoins(Module):
+class PixelCoins(ExplicitDensity):
     """Independent Bernoulli pixels, p(x) = Π_i σ(l_i)^x_i (1 − σ(l_i))^(1−x_i).
 
     The training loss jitters the logits with N(0, noise²) noise from ``rng``, so that a
@@ -79,8 +90,9 @@ class DivergingPixelCoins(PixelCoins):
         return loss
 
 
-class LatentCoins(PixelCoins):
-    """PixelCoins with every optional capability of the protocol (values are simple)."""
+class LatentCoins(PixelCoins, LatentVariable, Completes, ReportsMetrics,
+                  CountsFreeParameters):
+    """PixelCoins with the optional capabilities of the protocol (values are simple)."""
 
     def elbo(self, x: Any, rng: np.random.Generator) -> np.ndarray:
         return self.log_prob(x) - 1.0
@@ -108,9 +120,10 @@ class LatentCoins(PixelCoins):
         return math.prod(self.data_shape)
 
 
-class CodeOnly(PixelCoins):
+class CodeOnly(PixelCoins, Encoder):
     """An autoencoder-like model: it encodes and reconstructs but has nothing to sample."""
 
+    generative = False
     reconstruct = LatentCoins.reconstruct
     encode = LatentCoins.encode
 
@@ -118,8 +131,10 @@ class CodeOnly(PixelCoins):
         raise NotImplementedError("CodeOnly has no distribution to sample from")
 
 
-class ConditionalCoins(Module):
+class ConditionalCoins(Model):
     """One row of Bernoulli logits per class: p(x | y) = Π_i σ(l_{y,i})^x_i (1 − σ)^(1−x_i)."""
+
+    conditions = ("y",)
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
                  num_classes: int) -> None:
@@ -138,21 +153,26 @@ class ConditionalCoins(Module):
         return (rng.random(probs.shape) < probs).astype(np.float32).reshape(n, *self.data_shape)
 
 
-class TwoPlayerToy(Module):
+class TwoPlayerToy(TrainsItself):
     """A two-player game on 2-D points trained by ``train_step`` with two Adams.
 
     The generator is a shifted Gaussian x = μ + ε; the discriminator D(x) = σ(w·x + b).
     """
 
-    def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
-                 lr: float = 0.01) -> None:
+    test_loss = False  # a game has no single loss to report on test data
+
+    def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator) -> None:
         super().__init__()
         self.data_shape = tuple(data_shape)
         self.mean = Parameter(rng.normal(0.0, 1.0, data_shape).astype(np.float32))
         self.weight = Parameter(rng.normal(0.0, 0.1, data_shape).astype(np.float32))
         self.bias = Parameter(np.zeros((), np.float32))
-        self.optimizer_g = Adam([self.mean], lr=lr)
-        self.optimizer_d = Adam([self.weight, self.bias], lr=lr)
+
+    def players(self) -> dict[str, list[Parameter]]:
+        return {"generator": [self.mean], "discriminator": [self.weight, self.bias]}
+
+    def loss(self, x: Any, rng: np.random.Generator) -> ag.Tensor:
+        return ag.softplus(-self._logit(np.asarray(x, np.float32))).mean()
 
     def _logit(self, points: Any) -> ag.Tensor:
         return (points * self.weight).sum(axis=1) + self.bias
@@ -162,25 +182,18 @@ class TwoPlayerToy(Module):
 
     def train_step(self, x: Any, rng: np.random.Generator) -> dict[str, float]:
         x = np.asarray(x, np.float32)
-        self.optimizer_d.zero_grad()
         fake = self._fake(len(x), rng).data
-        d_loss = ag.softplus(-self._logit(x)).mean() + ag.softplus(self._logit(fake)).mean()
-        d_loss.backward()
-        self.optimizer_d.step()
-        self.optimizer_g.zero_grad()
-        g_loss = ag.softplus(-self._logit(self._fake(len(x), rng))).mean()
-        g_loss.backward()
-        self.optimizer_g.step()
-        return {"d_loss": float(d_loss.data), "g_loss": float(g_loss.data)}
-
-    def optimizers(self) -> dict[str, Adam]:
-        return {"generator": self.optimizer_g, "discriminator": self.optimizer_d}
+        d_loss = self.step_player("discriminator", lambda: ag.softplus(-self._logit(x)).mean()
+                                  + ag.softplus(self._logit(fake)).mean())
+        g_loss = self.step_player(
+            "generator", lambda: ag.softplus(-self._logit(self._fake(len(x), rng))).mean())
+        return {"d_loss": d_loss, "g_loss": g_loss}
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._fake(n, rng).data
 
 
-class TwoStageCoins(PixelCoins):
+class TwoStageCoins(PixelCoins, SecondStage, ReportsMetrics):
     """PixelCoins with a second stage: ``fit_prior`` counts its calls and the steps before it."""
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator) -> None:
@@ -212,9 +225,9 @@ DUMMY_SPECS = [
     dummy_spec("test-diverging", "DivergingPixelCoins"),
     dummy_spec("test-latent", "LatentCoins"),
     dummy_spec("test-code-only", "CodeOnly"),
-    dummy_spec("test-conditional", "ConditionalCoins", data="digits-binary", conditional=True,
-               batch_size=600),
-    dummy_spec("test-two-player", "TwoPlayerToy", data="ring", batch_size=1000),
+    dummy_spec("test-conditional", "ConditionalCoins", data="digits-binary", batch_size=600),
+    dummy_spec("test-two-player", "TwoPlayerToy", data="ring", batch_size=1000, lr=0.01,
+               players={"generator": PlayerSettings(), "discriminator": PlayerSettings()}),
     dummy_spec("test-two-stage", "TwoStageCoins", epochs=3),
 ]
 

@@ -76,12 +76,15 @@ class Model(Module, ABC):
     uses_learning_rate : False for a model fitted without one (counting, closed-form
         fits); the trainer refuses ``--lr`` for it
     loss_unit : what ``loss`` is measured in, for plots and tables
+    test_loss : False when ``loss`` is no figure to report on test data (a stochastic
+        surrogate such as contrastive divergence's); the evaluator then skips it
     """
 
     conditions: ClassVar[tuple[str, ...]] = ()
     generative: ClassVar[bool] = True
     uses_learning_rate: ClassVar[bool] = True
     loss_unit: ClassVar[str] = "nats"
+    test_loss: ClassVar[bool] = True
 
     @abstractmethod
     def loss(self, x: Any, rng: np.random.Generator, **conditions: Any) -> Tensor:
@@ -109,28 +112,36 @@ class ExplicitDensity(Model):
         """Exact log p(x) in nats per example. x : (N, *data_shape) -> (N,)."""
 
 
-class Autoregressive(ExplicitDensity):
-    """p(x) = Π_i p(x_i | x_<i): per-dimension logits, and completion of a given prefix."""
-
-    @abstractmethod
-    def logits(self, x: Any) -> Tensor:
-        """Per-dimension parameters of p(x_i | x_<i), in the model's ordering."""
+class Completes(Model):
+    """A model that draws the rest of an example given its first half: ``complete``."""
 
     @abstractmethod
     def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
         """Keep the first half of each example (the top rows of an image) and draw the rest."""
 
 
-class Encoder(Model):
-    """A model with a code: ``encode`` x to it and ``reconstruct`` x through it."""
+class Autoregressive(ExplicitDensity, Completes):
+    """p(x) = Π_i p(x_i | x_<i): per-dimension logits, and completion of a given prefix."""
 
     @abstractmethod
-    def encode(self, x: Any, **conditions: Any) -> np.ndarray:
-        """Codes (N, d) of x (the posterior means of a VAE), for scatter plots."""
+    def logits(self, x: Any) -> Tensor:
+        """Per-dimension parameters of p(x_i | x_<i), in the model's ordering."""
+
+
+class Reconstructs(Model):
+    """A model that passes x through a code (or a chain) and back: ``reconstruct``."""
 
     @abstractmethod
     def reconstruct(self, x: Any, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
         """x passed through the code and back: (N, *data_shape)."""
+
+
+class Encoder(Reconstructs):
+    """A model with a continuous code: ``encode`` x to it (and ``reconstruct`` through it)."""
+
+    @abstractmethod
+    def encode(self, x: Any, **conditions: Any) -> np.ndarray:
+        """Codes (N, d) of x (the posterior means of a VAE), for scatter plots."""
 
 
 class LatentVariable(Encoder):
@@ -234,3 +245,66 @@ class TrainsItself(Model):
         optimizer.step()
         self.zero_grad()
         return float(value.data)
+
+
+# ----- optional hooks: what else a model can do, for the trainer, evaluator and plots -----
+class SecondStage(ABC):
+    """A second fit after the last epoch (the VQ-VAE's prior over its codes)."""
+
+    @abstractmethod
+    def fit_prior(self, x_train: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        """Fit the second stage on the training data; return figures on it."""
+
+
+class ReportsMetrics(ABC):
+    """Model-specific test figures (code perplexity, reconstruction error, ...)."""
+
+    @abstractmethod
+    def metrics(self, x: Any, rng: np.random.Generator) -> dict[str, float]:
+        """Figures on x : (N, *data_shape), each a float named for what it is."""
+
+
+class CountsFreeParameters(ABC):
+    """A counting model whose free parameters differ from its stored numbers (2^n − 1)."""
+
+    @abstractmethod
+    def num_free_parameters(self) -> int:
+        """The number of free parameters of the distribution it represents."""
+
+
+class ChainSampler(ABC):
+    """A model that samples by running a Markov chain (RBM Gibbs, GSN walkback)."""
+
+    @abstractmethod
+    def chain(self, x0: Any, steps: int, rng: np.random.Generator) -> np.ndarray:
+        """Every state of the chain from x0 : (N, *data_shape): (steps + 1, N, *data_shape)."""
+
+
+class Denoiser(ABC):
+    """A model that learns to undo a corruption: ``corrupt`` then ``denoise``."""
+
+    @abstractmethod
+    def corrupt(self, x: Any, rng: np.random.Generator) -> np.ndarray:
+        """x with the training corruption applied."""
+
+    @abstractmethod
+    def denoise(self, x_noisy: Any) -> np.ndarray:
+        """The model's estimate of the clean x."""
+
+
+class DiscreteCodes(ABC):
+    """A model with a codebook: ``codes(x)`` integer maps into ``num_embeddings`` entries."""
+
+    num_embeddings: int
+
+    @abstractmethod
+    def codes(self, x: Any) -> np.ndarray:
+        """Integer code maps (N, h, w) of x."""
+
+
+class PriorSampler(ABC):
+    """A model whose code prior can be sampled directly (drawn beside the codes in plots)."""
+
+    @abstractmethod
+    def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n draws z ~ p(z): (n, d)."""

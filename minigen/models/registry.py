@@ -2,27 +2,11 @@
 
 The CLI, the trainer and the benchmarks read this table; nothing else lists models.
 
-The model protocol (every registered class follows it):
-
-* ``Model(data_shape, *, rng, **hparams)`` — ``data_shape`` is one example's shape, e.g.
-  ``(1, 8, 8)`` for digits or ``(2,)`` for a 2-D toy set; conditional models also take
-  ``num_classes``. Parameters are drawn from ``rng``.
-* Trained by gradient: ``loss(x, rng) -> Tensor`` (scalar, mean over the batch, nats);
-  conditional models ``loss(x, rng, y=labels)``.
-  Trained otherwise (two players, contrastive divergence, greedy stages):
-  ``train_step(x, rng) -> dict[str, float]`` owning its optimisers, listed by
-  ``optimizers() -> dict[str, Optimizer]`` so checkpoints can save them.
-* ``sample(n, rng) -> ndarray`` in data space (conditional: ``y=``).
-* Optional, detected by the trainer, evaluator and plots when present:
-  ``log_prob(x) -> ndarray`` (exact nats per example), ``logits(x)``,
-  ``elbo(x, rng)``, ``iwae(x, k, rng)`` (per-example ndarrays), ``reconstruct(x, rng)``,
-  ``encode(x) -> ndarray (N, d)`` (latent means, for scatter plots),
-  ``complete(x_top, rng)``, ``fit_prior(x_train, rng) -> dict[str, float]`` (a second
-  stage the trainer runs after the last epoch, e.g. the VQ-VAE's code prior),
-  ``metrics(x, rng) -> dict[str, float]`` (model-specific
-  figures such as code perplexity), ``num_free_parameters()`` for counting models.
-  Plots also look for ``chain(x0, steps, rng) -> (T, N, *data_shape)``, ``corrupt(x, rng)``
-  with ``denoise(x_noisy)``, ``codes(x)`` with ``num_embeddings``, ``sample_prior(n, rng)``.
+Every registered class follows the protocol in ``minigen.models.base`` (read it first):
+``Model(data_shape, *, rng, **hparams)`` where ``data_shape`` is one example's shape, e.g.
+``(1, 8, 8)`` for digits or ``(2,)`` for a 2-D toy set (a model conditioned on labels also
+gets ``num_classes``). The defaults of every hyper-parameter, of the training settings and
+of each player's optimiser live here, and only here.
 """
 
 from __future__ import annotations
@@ -46,8 +30,7 @@ class ModelSpec:
     hparams: dict[str, Any] = field(default_factory=dict)
     epochs: int = 20
     batch_size: int = 64
-    lr: float = 1e-3
-    conditional: bool = False  # True: the model takes labels (loss(..., y=), sample(..., y=))
+    lr: float | None = 1e-3  # None: fitted without a learning rate (counting, closed form)
     # Models that train themselves (minigen.models.base.TrainsItself): settings per player
     players: dict[str, PlayerSettings] = field(default_factory=dict)
 
@@ -61,16 +44,16 @@ _SPECS: list[ModelSpec] = [
     # Counting is their training: one epoch counts every example once (train_step).
     ModelSpec("joint-table", "tabular", "minigen.models.tabular:JointTable",
               "one probability per binary image: 2^n - 1 free parameters (n = 9 here)",
-              "bars-and-stripes-3", {"smoothing": 0.0}, epochs=1, batch_size=500),
+              "bars-and-stripes-3", {"smoothing": 0.0}, epochs=1, batch_size=500, lr=None),
     ModelSpec("chain-rule-tables", "tabular", "minigen.models.tabular:ChainRuleTables",
               "p(x_i | x_<i) tables by the chain rule: 1 + 2 + ... + 2^(n-1) = 2^n - 1",
-              "bars-and-stripes-3", {"smoothing": 0.0}, epochs=1, batch_size=500),
+              "bars-and-stripes-3", {"smoothing": 0.0}, epochs=1, batch_size=500, lr=None),
     ModelSpec("independent-bernoulli", "tabular", "minigen.models.tabular:IndependentBernoulli",
               "every pixel its own coin: n free parameters (row-major 8x8 digits)",
-              "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500),
+              "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500, lr=None),
     ModelSpec("markov-chain", "tabular", "minigen.models.tabular:MarkovChain",
               "p(x_i | x_(i-1)) along the row-major pixel order: 2n - 1 free parameters",
-              "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500),
+              "digits-binary", {"smoothing": 1.0}, epochs=1, batch_size=500, lr=None),
     # --- latent-variable models: minigen/models/latent/ ---------------------------------
     # The Quickstart model: 60 epochs of 1,497 digits train in ~25 s on one busy core.
     ModelSpec("vae", "latent", "minigen.models.latent.vae:VAE",
@@ -90,7 +73,7 @@ _SPECS: list[ModelSpec] = [
               "conditional VAE: one-hot labels into encoder and decoder; sample(n, y=digits)",
               "digits-binary", {"latent_dim": 16, "hidden": [256, 256],
                                 "likelihood": "bernoulli"},
-              epochs=60, batch_size=128, lr=3e-3, conditional=True),
+              epochs=60, batch_size=128, lr=3e-3),
     # Two players, own optimisers (train_step); latent_dim 2 so latent.png shows the prior's shape.
     ModelSpec("aae", "latent",
               "minigen.models.latent.adversarial_autoencoder:AdversarialAutoencoder",
@@ -98,7 +81,10 @@ _SPECS: list[ModelSpec] = [
               "(prior: gaussian, mixture10, swissroll)",
               "digits", {"latent_dim": 2, "prior": "mixture10", "hidden": [256, 256],
                          "loss": "bce"},
-              epochs=40, batch_size=64),
+              epochs=40, batch_size=64, lr=1e-3,
+              players={"reconstruction": PlayerSettings(),
+                       "discriminator": PlayerSettings(lr_scale=0.2, betas=(0.5, 0.999)),
+                       "generator": PlayerSettings(lr_scale=0.2, betas=(0.5, 0.999))}),
     # Sample after fit_prior (a PixelCNN on the 4x4 code maps); before it codes are uniform.
     ModelSpec("vqvae", "latent", "minigen.models.latent.vqvae:VQVAE",
               "VQ-VAE: conv encoder to a 4x4 map, 32 codes of size 16, straight-through, "
@@ -116,7 +102,7 @@ _SPECS: list[ModelSpec] = [
               "minigen.models.latent.stacked_autoencoder:StackedAutoencoder",
               "sigmoid 64-128-64-16 autoencoder: 300 greedy steps per layer, then end to end",
               "digits", {"hidden": [128, 64, 16], "tied": False, "loss": "mse",
-                         "pretrain_steps": 300, "lr": 3e-3},
+                         "pretrain_steps": 300},
               epochs=100, batch_size=64, lr=3e-3),
     ModelSpec("denoising_autoencoder", "latent",
               "minigen.models.latent.denoising_autoencoder:DenoisingAutoencoder",
@@ -134,7 +120,7 @@ _SPECS: list[ModelSpec] = [
     ModelSpec("ppca", "latent", "minigen.models.latent.linear_gaussian:ProbabilisticPCA",
               "probabilistic PCA, d = 8: W, sigma^2 from the eigenvalues of the data covariance; "
               "NLL is a density in nats (can be negative); mean-field ELBO gap reported",
-              "digits", {"latent_dim": 8}, epochs=1, batch_size=500),
+              "digits", {"latent_dim": 8}, epochs=1, batch_size=500, lr=None),
     # --- autoregressive vector models (FVSBN, NADE, RNADE, MADE) ------------------------
     ModelSpec("fvsbn", "autoregressive", "minigen.models.autoregressive.fvsbn:FVSBN",
               "logistic regression on the previous pixels (window=k: AR(k)); "
@@ -182,9 +168,9 @@ _SPECS: list[ModelSpec] = [
     # --- energy-based models: minigen/models/energy/ ------------------------------------
     ModelSpec("rbm", "energy", "minigen.models.energy.rbm:RBM",
               "binary RBM 64x16 trained by CD-1; exact log Z by enumerating 2^16 hidden states",
-              "digits-binary", {"num_hidden": 16, "cd_steps": 1, "persistent": False,
-                                "lr": 0.1, "momentum": 0.5},
-              epochs=50, batch_size=64, lr=0.1),
+              "digits-binary", {"num_hidden": 16, "cd_steps": 1, "persistent": False},
+              epochs=50, batch_size=64, lr=0.1,
+              players={"rbm": PlayerSettings(optimizer="sgd", momentum=0.5)}),
     ModelSpec("gsn", "energy", "minigen.models.energy.gsn:GSN",
               "walkback denoising autoencoder run as a Markov chain (salt-and-pepper 0.2, "
               "3 walkback steps)",

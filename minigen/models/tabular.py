@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from minigen.nn import Module
+from minigen.models.base import CountsFreeParameters, ExplicitDensity, TrainsItself
+from minigen.nn import Parameter
 
 MAX_TABLE_PIXELS = 20  # 2^20 − 1 ≈ 10^6 entries; every extra pixel doubles the table
 
@@ -75,10 +76,14 @@ def _bernoulli_log_prob(bits: np.ndarray, probs_one: np.ndarray) -> np.ndarray:
         return np.where(bits == 1, np.log(probs_one), np.log1p(-probs_one))
 
 
-class _CountingModel(Module):
-    """The protocol shared by the counting models: fit, train_step, loss, shapes."""
+class _CountingModel(TrainsItself, ExplicitDensity, CountsFreeParameters):
+    """The protocol shared by the counting models: fit, train_step, loss, shapes.
+
+    Counting is their training (no players, no optimiser, no learning rate).
+    """
 
     formula_text = ""
+    uses_learning_rate = False
 
     def __init__(self, data_shape: tuple[int, ...], smoothing: float) -> None:
         super().__init__()
@@ -132,7 +137,7 @@ class _CountingModel(Module):
         """Mean negative log-likelihood in nats, as a (constant) Tensor."""
         return Tensor(np.asarray(-np.mean(self.log_prob(x))))
 
-    def optimizers(self) -> dict[str, Any]:
+    def players(self) -> dict[str, list[Parameter]]:
         """None: counting needs no optimiser."""
         return {}
 

@@ -41,7 +41,7 @@ def bernoulli_log_likelihood(x: Any, logits: Tensor) -> Tensor:
 
 def bce_with_logits(logits: Tensor, target: float | Any) -> Tensor:
     """Mean binary cross-entropy BCE(l, y) = softplus(l) − y·l = −log Bernoulli(y | σ(l))."""
-    return (ag.softplus(logits) - ag.as_tensor(target) * logits).mean()
+    return (ag.softplus(logits) - logits * target).mean()
 
 
 def _mean_square(values: Tensor) -> Tensor:

@@ -13,9 +13,8 @@ binary mask built from *degrees*:
 Every path from input j to output i then climbs through degrees m⁰(j) ≤ … < m⁰(i), so
 output i sees only the inputs before it. Masks are laid out as the weight, (out, in).
 
-:class:`AutoregressiveVectorModel` is the base the vector models (FVSBN, NADE, RNADE,
-MADE) share: input checks, the exact log-likelihood, loss, sampling and completion, in
-terms of two methods each model defines.
+The base the vector models (FVSBN, NADE, RNADE, MADE) share lives with the models, in
+``minigen/models/autoregressive/base.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ import autograd as ag
 from autograd import Tensor
 
 from .layers import Linear
-from .module import Module
 
 
 class MaskedLinear(Linear):
@@ -133,98 +131,3 @@ def made_masks(
     masks = [degree_mask(a, b, strict=False) for a, b in zip(layer_degrees, layer_degrees[1:])]
     masks.append(degree_mask(layer_degrees[-1], output_degrees, strict=True))
     return masks
-
-
-class AutoregressiveVectorModel(Module):
-    """Base of the models p(x) = Π_i p(x_i | x_<i) over D = prod(data_shape) dims.
-
-    Images (N, 1, H, W) are flattened row-major (raster order: pixel (r, c) is dimension
-    r·W + c); vectors (N, D) are used as they are. A subclass sets ``data_shape`` and
-    ``num_dims`` (:meth:`set_data_shape`) and defines
-
-    * ``_log_prob_tensor(flat)`` : (N, D) Tensor -> (N,) exact log p(x), differentiable;
-    * ``_fill(flat, num_given, rng)`` : sample dims num_given..D−1 of the (N, D) array in
-      place, in order, each given the dims before it; return the array.
-
-    The rest follows: ``log_prob``, ``loss``, ``sample`` and ``complete``.
-    """
-
-    data_shape: tuple[int, ...]
-    num_dims: int
-
-    def set_data_shape(self, data_shape: Any) -> None:
-        """Record one example's shape and D, the number of dims it flattens to."""
-        shape = tuple(int(size) for size in data_shape)
-        if not shape or min(shape) < 1:
-            raise ValueError(f"{type(self).__name__}: data_shape must be a non-empty tuple of "
-                             f"positive ints, e.g. (1, 8, 8) or (2,); got {data_shape!r}")
-        self.data_shape, self.num_dims = shape, int(np.prod(shape))
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.parameters()[0].dtype
-
-    def flatten(self, x: Any) -> Tensor:
-        """(N, *data_shape) ndarray or Tensor -> (N, D) Tensor in raster order.
-
-        An ndarray is converted to the model's dtype; a Tensor keeps its dtype and its
-        graph (so the Jacobian of the logits with respect to the input can be taken).
-        """
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
-        if x.shape[1:] != self.data_shape:
-            raise ValueError(
-                f"{type(self).__name__}: x has shape {x.shape}, expected "
-                f"(N, {', '.join(map(str, self.data_shape))})"
-            )
-        return x.reshape(x.shape[0], self.num_dims)
-
-    def _log_prob_tensor(self, flat: Tensor) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} does not define _log_prob_tensor()")
-
-    def _fill(self, flat: np.ndarray, num_given: int, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} does not define _fill()")
-
-    def log_prob(self, x: Any) -> np.ndarray:
-        """Exact log p(x) in nats.  x : (N, *data_shape) -> (N,)."""
-        with ag.no_grad():
-            return self._log_prob_tensor(self.flatten(x)).data
-
-    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
-        """Mean negative log-likelihood in nats (``rng`` unused: the loss is exact)."""
-        return -self._log_prob_tensor(self.flatten(x)).mean()
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n samples (n, *data_shape), drawn dimension by dimension."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{type(self).__name__}.sample: n must be an int >= 0, got {n!r}")
-        flat = self._fill(np.zeros((int(n), self.num_dims), self.dtype), 0, rng)
-        return flat.reshape(int(n), *self.data_shape)
-
-    def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
-        """Keep the upper half of each example and sample the rest from p(rest | given).
-
-        x_top : (N, 1, ⌊H/2⌋, W) or (N, 1, H, W) images (lower half ignored), given the
-        top ⌊H/2⌋ rows; or (N, ⌊D/2⌋) or (N, D) vectors, given the first ⌊D/2⌋ dims.
-        Returns (N, *data_shape).
-        """
-        flat, num_given = self.given_prefix(x_top)
-        return self._fill(flat, num_given, rng).reshape(len(flat), *self.data_shape)
-
-    def given_prefix(self, x_top: Any) -> tuple[np.ndarray, int]:
-        """(N, D) array holding the given leading dims of ``x_top`` (zeros after), and
-        how many dims are given."""
-        top = np.asarray(x_top.data if isinstance(x_top, Tensor) else x_top, dtype=self.dtype)
-        if len(self.data_shape) == 3 and self.data_shape[0] == 1:
-            _, height, width = self.data_shape
-            accepted = [(1, height // 2, width), self.data_shape]
-            num_given = (height // 2) * width
-        else:
-            accepted = [(self.num_dims // 2,), self.data_shape]
-            num_given = self.num_dims // 2
-        if top.ndim < 1 or top.shape[1:] not in accepted:
-            expected = " or ".join(f"(N, {', '.join(map(str, shape))})" for shape in accepted)
-            raise ValueError(f"{type(self).__name__}.complete: x_top has shape {top.shape}, "
-                             f"expected {expected}")
-        flat = np.zeros((len(top), self.num_dims), dtype=self.dtype)
-        flat[:, :num_given] = top.reshape(len(top), -1)[:, :num_given]
-        return flat, num_given

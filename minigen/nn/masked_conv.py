@@ -16,16 +16,14 @@ let a test check it:
 * :func:`skew`, :func:`unskew`: shift row r right by r, so the diagonals of an image
   become columns (the Diagonal BiLSTM's trick); composed from pad, reshape and slicing,
   so they are differentiable with no VJP of their own;
-* :func:`bernoulli_log_likelihood`, :func:`sample_raster` and
-  :class:`AutoregressiveImageModel`: the likelihood, the pixel-by-pixel sampler and the
-  loss / log_prob / sample / complete every raster-order Bernoulli model shares;
+* (the raster sampler and the models' shared base live with the models, in
+  ``minigen/models/autoregressive/base.py``);
 * :func:`influence_map`: which input pixels reach logit (i, j), read off the Jacobian
   computed by autograd (for tests and receptive-field plots).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -93,6 +91,23 @@ class MaskedConv2d(Conv2d):
         return f"{super().extra_repr()}, mask_type={self.mask_type!r}"
 
 
+class PixelCNNResidualBlock(Module):
+    """h + W₃ ⋆ ReLU(W₂^B ⋆ ReLU(W₁ ⋆ ReLU(h))): 1×1 down, k×k type-B, 1×1 up (Fig. 5).
+
+    The PixelCNN residual block (van den Oord et al. 2016, Fig. 5), shared by the PixelCNN
+    and the VQ-VAE's code prior."""
+
+    def __init__(self, channels: int, kernel_size: int, *, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.reduce = Conv2d(2 * channels, channels, 1, rng=rng)
+        self.masked = MaskedConv2d(channels, channels, kernel_size, "B", rng=rng)
+        self.expand = Conv2d(channels, 2 * channels, 1, rng=rng)
+
+    def forward(self, h: Tensor) -> Tensor:
+        inner = self.masked(ag.relu(self.reduce(ag.relu(h))))
+        return h + self.expand(ag.relu(inner))
+
+
 def shift_down(x: Any, rows: int = 1) -> Tensor:
     """out[..., r, :] = x[..., r − rows, :], zeros in the first ``rows`` rows. x : (N, C, H, W)."""
     x = ag.as_tensor(x)
@@ -134,112 +149,6 @@ def unskew(x: Any, width: int) -> Tensor:
     n, c, h, skewed_width = x.shape
     flat = ag.pad(x.reshape(n, c, h * skewed_width), ((0, 0), (0, 0), (0, h)))
     return flat.reshape(n, c, h, width + h)[:, :, :, :width]
-
-
-def bernoulli_log_likelihood(x: Any, logits: Tensor) -> Tensor:
-    """log Bernoulli(x | σ(l)) = x·l − softplus(l), elementwise and stable for any logit."""
-    return ag.as_tensor(x) * logits - ag.softplus(logits)
-
-
-def sample_raster(
-    logits_fn: Callable[[np.ndarray], Tensor],
-    images: np.ndarray,
-    first_pixel: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Draw pixels ``first_pixel, first_pixel + 1, …`` (raster index) of ``images`` in order.
-
-    images : (N, 1, H, W), modified in place and returned; pixels before ``first_pixel``
-    are the given context. Each step recomputes every logit with ``logits_fn`` and draws
-    x_ij ~ Bernoulli(σ(l_ij)); a causal model's l_ij depends on the pixels already drawn only.
-    """
-    height, width = images.shape[2:]
-    with ag.no_grad():
-        for index in range(first_pixel, height * width):
-            i, j = divmod(index, width)
-            logit = logits_fn(images).data[:, 0, i, j].astype(np.float64)
-            probability = 1 / (1 + np.exp(-logit))  # p(x_ij = 1 | x_<ij) = σ(l_ij)
-            images[:, 0, i, j] = rng.random(len(images)) < probability
-    return images
-
-
-class AutoregressiveImageModel(Module):
-    """Base of the raster-order Bernoulli image models: everything but ``logits``.
-
-    A subclass sets ``self.data_shape = (1, H, W)`` and defines ``logits(x)`` : (N, 1, H, W)
-    -> (N, 1, H, W) with l_ij a function of the pixels before (i, j) in raster order only.
-    Then, exactly,
-
-        log p(x) = Σ_ij [x_ij l_ij − softplus(l_ij)],
-
-    ``loss`` is its negative mean over the batch, ``sample`` draws pixel by pixel and
-    ``complete`` draws the lower half given the upper half.
-    """
-
-    data_shape: tuple[int, int, int]
-
-    def logits(self, x: Any) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} does not define logits()")
-
-    @staticmethod
-    def check_data_shape(data_shape: Any, model: str) -> tuple[int, int, int]:
-        shape = tuple(int(s) for s in data_shape)
-        if len(shape) != 3 or shape[0] != 1 or min(shape) < 1:
-            raise ValueError(
-                f"{model}: data_shape must be (1, H, W) (one binary channel); got {data_shape!r}"
-            )
-        return shape  # type: ignore[return-value]
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.parameters()[0].dtype
-
-    def images(self, x: Any, name: str = "x") -> Tensor:
-        """``x`` as a Tensor of the model's dtype, checked to be (N, 1, H, W)."""
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
-        if x.ndim != 4 or x.shape[1:] != self.data_shape:
-            raise ValueError(
-                f"{type(self).__name__}: {name} must have shape (N, *{self.data_shape}); "
-                f"got {x.shape}"
-            )
-        return x
-
-    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
-        """Mean negative log-likelihood in nats per image. x : (N, 1, H, W) in {0, 1}."""
-        x = self.images(x)
-        # NLL(x) = −Σ_ij [x_ij l_ij − softplus(l_ij)]
-        return -bernoulli_log_likelihood(x, self.logits(x)).sum(axis=(1, 2, 3)).mean()
-
-    def log_prob(self, x: Any) -> np.ndarray:
-        """Exact log p(x) in nats, shape (N,). x : (N, 1, H, W) in {0, 1}."""
-        with ag.no_grad():
-            x = self.images(x)
-            per_pixel = bernoulli_log_likelihood(x, self.logits(x))
-        return per_pixel.data.sum(axis=(1, 2, 3), dtype=np.float64)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n images (n, 1, H, W) in {0, 1}, drawn pixel by pixel in raster order."""
-        images = np.zeros((int(n), *self.data_shape), dtype=self.dtype)
-        return sample_raster(self.logits, images, 0, rng)
-
-    def complete(self, x_top: Any, rng: np.random.Generator) -> np.ndarray:
-        """Keep the top H // 2 rows of ``x_top`` and draw the rest from p(x_rest | x_top).
-
-        x_top : (N, 1, H // 2, W) upper halves, or (N, 1, H, W) images whose lower half is
-        ignored. Returns (N, 1, H, W).
-        """
-        _, height, width = self.data_shape
-        top = np.asarray(x_top, dtype=self.dtype)
-        if top.ndim != 4 or top.shape[1] != 1 or top.shape[3] != width or top.shape[2] not in (
-            height // 2, height
-        ):
-            raise ValueError(
-                f"{type(self).__name__}.complete: x_top must be (N, 1, {height // 2}, {width}) "
-                f"or (N, 1, {height}, {width}); got {top.shape}"
-            )
-        images = np.zeros((len(top), *self.data_shape), dtype=self.dtype)
-        images[:, :, : height // 2] = top[:, :, : height // 2]
-        return sample_raster(self.logits, images, (height // 2) * width, rng)
 
 
 def influence_map(

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 import autograd as ag
 from autograd import Tensor
+from minigen.nn.losses import bernoulli_log_likelihood
 from minigen.nn.masked_conv import (
     MaskedConv2d,
-    bernoulli_log_likelihood,
     causal_mask,
     influence_map,
     shift_down,

@@ -18,7 +18,7 @@ full chain rule.
 Ordering: images (N, 1, H, W) are flattened row-major (raster order: left to right, top
 to bottom), so pixel (r, c) is dimension r·W + c; vectors (N, D) are used as they are.
 Binary data: x ∈ {0, 1}. ``log_prob``, ``loss``, ``sample`` and ``complete`` come from
-:class:`minigen.nn.masked.AutoregressiveVectorModel`.
+:class:`minigen.models.autoregressive.base.AutoregressiveVectorModel`.
 
 Implementation: one ``MaskedLinear(D, D)`` whose mask is the strictly lower band
 i − k ≤ j < i. The masked-out entries of the weight matrix are constants (zero times
@@ -33,7 +33,8 @@ import numpy as np
 
 from autograd import Tensor
 from minigen.distributions import Bernoulli
-from minigen.nn.masked import AutoregressiveVectorModel, MaskedLinear
+from minigen.models.autoregressive.base import AutoregressiveVectorModel
+from minigen.nn.masked import MaskedLinear
 
 
 def window_mask(num_dims: int, window: int) -> np.ndarray:

@@ -15,8 +15,8 @@ Objective: the exact negative log-likelihood −log p(x) = −Σ_d [x_d l_d − 
 Connectivity- and order-agnostic training: K mask sets (with ``ordering="random"`` each
 has its own random ordering; with "natural" only the hidden connectivity differs) are
 drawn once from a seed stored in the model; training cycles through them, one mask per
-``loss`` call in training mode. The model the K masks define together is their uniform
-mixture, evaluated exactly as the log of the mean of the K likelihoods,
+training step (the trainer calls ``after_step``). The model the K masks define together is
+their uniform mixture, evaluated exactly as the log of the mean of the K likelihoods,
 
     log p(x) = logsumexp_k log p_k(x) − log K,
 
@@ -28,7 +28,7 @@ layer's current mask is a buffer too.
 
 Ordering: images (N, 1, H, W) are flattened row-major to D dims; the ordering is over
 those dims (natural = raster order). Binary data: x ∈ {0, 1}. ``complete`` comes from
-:class:`minigen.nn.masked.AutoregressiveVectorModel` and uses the current mask set.
+:class:`minigen.models.autoregressive.base.AutoregressiveVectorModel` and uses the current mask set.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli
+from minigen.models.autoregressive.base import AutoregressiveVectorModel
+from minigen.models.base import ReportsMetrics
 from minigen.nn.masked import (
-    AutoregressiveVectorModel,
     MaskedLinear,
     hidden_degrees,
     made_masks,
@@ -51,7 +52,7 @@ from minigen.nn.masked import (
 from minigen.nn.module import Sequential
 
 
-class MADE(AutoregressiveVectorModel):
+class MADE(AutoregressiveVectorModel, ReportsMetrics):
     """Masked MLP over D binary dimensions with K cycled masks / orderings.
 
     Parameters
@@ -160,13 +161,11 @@ class MADE(AutoregressiveVectorModel):
         single = [-np.mean(self.log_prob(x, ensemble=False)) for _ in self._each_mask()]
         return {"nll_single_mask": float(np.mean(single))}
 
-    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
-        """Mean NLL in nats under the current mask; in training mode, then move to the next
-        mask of the cycle (``rng`` unused: the cycle is fixed by the stored seed)."""
-        nll = super().loss(x)
-        if self.training and self.num_masks > 1:
+    def after_step(self) -> None:
+        """After each training step move to the next mask set of the cycle (the cycle is
+        fixed by the stored seed); ``loss`` itself always uses the current mask."""
+        if self.num_masks > 1:
             self.use_mask((int(self.mask_index) + 1) % self.num_masks)
-        return nll
 
     def _fill(self, flat: np.ndarray, num_given: int, rng: np.random.Generator) -> np.ndarray:
         """Sample every dim d ≥ num_given in the current order, each given the dims before

@@ -21,7 +21,7 @@ recorded steps); sampling uses the incremental O(DH) update.
 
 Ordering: images (N, 1, H, W) are flattened row-major (raster order); vectors (N, D) as
 given. Binary data: x ∈ {0, 1}. ``log_prob``, ``loss``, ``sample`` and ``complete`` come
-from :class:`minigen.nn.masked.AutoregressiveVectorModel`.
+from :class:`minigen.models.autoregressive.base.AutoregressiveVectorModel`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli
+from minigen.models.autoregressive.base import AutoregressiveVectorModel
 from minigen.nn.layers import uniform_init
-from minigen.nn.masked import AutoregressiveVectorModel
 from minigen.nn.module import Parameter
 
 

@@ -37,22 +37,9 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.nn import Conv2d, Module, Sequential
-from minigen.nn.masked_conv import AutoregressiveImageModel, MaskedConv2d
-
-
-class ResidualBlock(Module):
-    """h + W₃ ⋆ ReLU(W₂^B ⋆ ReLU(W₁ ⋆ ReLU(h))): 1×1 down, k×k type-B, 1×1 up (Fig. 5)."""
-
-    def __init__(self, channels: int, kernel_size: int, *, rng: np.random.Generator) -> None:
-        super().__init__()
-        self.reduce = Conv2d(2 * channels, channels, 1, rng=rng)
-        self.masked = MaskedConv2d(channels, channels, kernel_size, "B", rng=rng)
-        self.expand = Conv2d(channels, 2 * channels, 1, rng=rng)
-
-    def forward(self, h: Tensor) -> Tensor:
-        inner = self.masked(ag.relu(self.reduce(ag.relu(h))))
-        return h + self.expand(ag.relu(inner))
+from minigen.models.autoregressive.base import AutoregressiveImageModel
+from minigen.nn import Conv2d, Sequential
+from minigen.nn.masked_conv import MaskedConv2d, PixelCNNResidualBlock
 
 
 class PixelCNN(AutoregressiveImageModel):
@@ -82,7 +69,7 @@ class PixelCNN(AutoregressiveImageModel):
         self.data_shape = self.check_data_shape(data_shape, "PixelCNN")
         self.first = MaskedConv2d(1, 2 * channels, first_kernel, "A", rng=rng)
         self.blocks = Sequential(
-            *[ResidualBlock(channels, kernel_size, rng=rng) for _ in range(num_blocks)]
+            *[PixelCNNResidualBlock(channels, kernel_size, rng=rng) for _ in range(num_blocks)]
         )
         self.hidden = Conv2d(2 * channels, 2 * channels, 1, rng=rng)
         self.output = Conv2d(2 * channels, 1, 1, rng=rng)

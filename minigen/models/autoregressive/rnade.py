@@ -26,7 +26,7 @@ means' biases drawn from N(0, 1) so the K components start apart.
 Ordering: images (N, 1, H, W) are flattened row-major (raster order); vectors (N, D) as
 given. Data: any real values (dequantised digits in [0, 1], 2-D toy sets). ``log_prob``,
 ``loss``, ``sample`` and ``complete`` come from
-:class:`minigen.nn.masked.AutoregressiveVectorModel`.
+:class:`minigen.models.autoregressive.base.AutoregressiveVectorModel`.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.distributions import MixtureOfNormals
+from minigen.models.autoregressive.base import AutoregressiveVectorModel
 from minigen.nn.layers import uniform_init
-from minigen.nn.masked import AutoregressiveVectorModel
 from minigen.nn.module import Parameter
 
 from .nade import hidden_preactivations

@@ -41,8 +41,9 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.models.autoregressive.base import AutoregressiveImageModel
 from minigen.nn import Conv2d, Module, Sequential
-from minigen.nn.masked_conv import AutoregressiveImageModel, MaskedConv2d
+from minigen.nn.masked_conv import MaskedConv2d
 
 
 def lstm_update(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:

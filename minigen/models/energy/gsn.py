@@ -37,7 +37,8 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli
-from minigen.nn import Linear, Module, Sequential
+from minigen.models.base import ChainSampler, Reconstructs, ReportsMetrics
+from minigen.nn import Linear, Sequential
 
 
 def salt_and_pepper(x: np.ndarray, probability: float, rng: np.random.Generator) -> np.ndarray:
@@ -53,7 +54,7 @@ def salt_and_pepper(x: np.ndarray, probability: float, rng: np.random.Generator)
     return np.where(replaced, coins, x).astype(x.dtype, copy=False)
 
 
-class GSN(Module):
+class GSN(Reconstructs, ChainSampler, ReportsMetrics):
     """Walkback denoising autoencoder with Bernoulli reconstructions.
 
     Parameters

@@ -40,8 +40,8 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.nn import Module, Parameter
-from minigen.optim import SGD, Optimizer
+from minigen.models.base import ChainSampler, ExplicitDensity, ReportsMetrics, TrainsItself
+from minigen.nn import Parameter
 
 EXACT_LIMIT = 20  # enumerate at most 2^20 states of the smaller layer
 _CHUNK = 2**14
@@ -68,7 +68,7 @@ def _bernoulli(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (rng.random(probs.shape) < probs).astype(probs.dtype)
 
 
-class RBM(Module):
+class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
     """Binary RBM with V visible and H hidden units.
 
     Parameters
@@ -79,8 +79,9 @@ class RBM(Module):
     cd_steps : k, Gibbs steps per update
     persistent : PCD (chains kept across updates) instead of CD-k (chains start at data)
     num_chains : number of persistent chains
-    lr, momentum : SGD on the CD surrogate
     """
+
+    test_loss = False  # the CD surrogate is stochastic: no figure to compare
 
     def __init__(
         self,
@@ -91,8 +92,6 @@ class RBM(Module):
         cd_steps: int = 1,
         persistent: bool = False,
         num_chains: int = 64,
-        lr: float = 0.05,
-        momentum: float = 0.5,
     ) -> None:
         super().__init__()
         if cd_steps < 1 or num_hidden < 1 or num_chains < 1:
@@ -110,7 +109,6 @@ class RBM(Module):
         # Marginal rate of each visible unit in the data seen so far: the AIS base model.
         self.register_buffer("base_rate", np.full(self.num_visible, 0.5, np.float32))
         self.register_buffer("examples_seen", np.zeros((), np.int64))
-        self._optimizer = SGD(self.parameters(), lr=lr, momentum=momentum)
 
     # ----- energies and conditionals ------------------------------------------------
     def _flat(self, v: Any) -> np.ndarray:
@@ -165,6 +163,22 @@ class RBM(Module):
         return self.gibbs_chain(v0, steps, rng, every=1)
 
     # ----- training ----------------------------------------------------------------
+    def players(self) -> dict[str, list[Parameter]]:
+        """One player, the RBM: SGD with momentum on the CD surrogate (registry settings)."""
+        return {"rbm": self.parameters()}
+
+    def contrastive_divergence(self, data: np.ndarray, negatives: np.ndarray) -> Tensor:
+        """F̄(data) − F̄(negatives), whose gradient is −(the CD estimate of ∇ log-likelihood)."""
+        return self.free_energy(data).mean() - self.free_energy(negatives).mean()
+
+    def loss(self, x: Any, rng: np.random.Generator) -> Tensor:
+        """The CD-k surrogate with chains started at x (no persistent state is touched)."""
+        data = self._flat(x)
+        negatives = data
+        for _ in range(self.cd_steps):
+            negatives = self.gibbs_step(negatives, rng)
+        return self.contrastive_divergence(data, negatives)
+
     def train_step(self, x: Any, rng: np.random.Generator) -> dict[str, float]:
         """One CD-k (or PCD-k) update on the batch x : (N, *data_shape)."""
         data = self._flat(x)
@@ -175,21 +189,15 @@ class RBM(Module):
         if self.persistent:
             self.chains = negatives
         # ∇[F̄(data) − F̄(negatives)] = −(∇ log-likelihood, CD estimate)
-        surrogate = self.free_energy(data).mean() - self.free_energy(negatives).mean()
-        self._optimizer.zero_grad()
-        surrogate.backward()
-        self._optimizer.step()
+        surrogate = self.step_player("rbm", lambda: self.contrastive_divergence(data, negatives))
         reconstruction = self.visible_probs(self.hidden_probs(data))
-        return {"free_energy_gap": float(surrogate.item()),
+        return {"free_energy_gap": surrogate,
                 "reconstruction_mse": float(np.mean((reconstruction - data) ** 2))}
 
     def _update_base_rate(self, data: np.ndarray) -> None:
         seen = int(self.examples_seen) + len(data)
         self.base_rate = self.base_rate + (data.sum(axis=0) - len(data) * self.base_rate) / seen
         self.examples_seen = np.asarray(seen, np.int64)
-
-    def optimizers(self) -> dict[str, Optimizer]:
-        return {"sgd": self._optimizer}
 
     # ----- the partition function ----------------------------------------------------
     def log_partition(self) -> float:

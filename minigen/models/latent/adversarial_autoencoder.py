@@ -45,28 +45,13 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.data import check_choice, mixture_of_gaussians_2d, swiss_roll
-from minigen.nn import Linear, Module, ReLU, Sequential
-from minigen.optim import Adam
+from minigen.models.base import PriorSampler, TrainsItself
+from minigen.nn import Linear, Module, Parameter, ReLU, Sequential
+from minigen.nn.losses import gan_loss
 
 from .autoencoder import Autoencoder
 
 PRIORS = ("gaussian", "mixture10", "swissroll")
-ADVERSARIAL_BETAS = (0.5, 0.999)
-
-
-def bce_with_logits(logits: Tensor, target: float) -> Tensor:
-    """Mean of BCE(l, y) = softplus(l) − y·l = −[y log σ(l) + (1 − y) log(1 − σ(l))]."""
-    return (ag.softplus(logits) - target * logits).mean()
-
-
-def discriminator_loss(logits_prior: Tensor, logits_code: Tensor) -> Tensor:
-    """−E_p[log D(z)] − E_q[log(1 − D(z))]: prior samples are "real" (1), codes "fake" (0)."""
-    return bce_with_logits(logits_prior, 1.0) + bce_with_logits(logits_code, 0.0)
-
-
-def generator_loss(logits_code: Tensor) -> Tensor:
-    """−E_q[log D(f(x))]: the encoder wants its codes taken for prior samples."""
-    return bce_with_logits(logits_code, 1.0)
 
 
 def sample_prior(prior: str, n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -79,7 +64,7 @@ def sample_prior(prior: str, n: int, dim: int, rng: np.random.Generator) -> np.n
     return mixture_of_gaussians_2d(n, rng) if prior == "mixture10" else swiss_roll(n, rng)
 
 
-class AdversarialAutoencoder(Autoencoder):
+class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
     """Autoencoder (MLP or conv, see ``autoencoder.py``) plus a discriminator on its codes.
 
     Parameters
@@ -92,8 +77,13 @@ class AdversarialAutoencoder(Autoencoder):
     loss : reconstruction loss "bce", "mse" or "mae" on the decoder's logits
     conv : convolutional encoder and decoder
     discriminator_hidden : widths of the discriminator's hidden ReLU layers
-    reconstruction_lr, discriminator_lr, generator_lr : the three Adam learning rates
+
+    Players (their optimisers are built by the trainer from ``--lr`` and the registry's
+    settings): "reconstruction" (encoder and decoder), "discriminator", "generator" (the
+    encoder alone).
     """
+
+    generative = True  # decoding z ~ p(z) generates data
 
     def __init__(
         self,
@@ -106,9 +96,6 @@ class AdversarialAutoencoder(Autoencoder):
         loss: str = "bce",
         conv: bool = False,
         discriminator_hidden: tuple[int, ...] = (64, 64),
-        reconstruction_lr: float = 1e-3,
-        discriminator_lr: float = 2e-4,
-        generator_lr: float = 2e-4,
     ) -> None:
         check_choice("prior", prior, PRIORS)
         if prior != "gaussian" and latent_dim != 2:
@@ -122,19 +109,14 @@ class AdversarialAutoencoder(Autoencoder):
         for width_in, width_out in zip(widths, widths[1:]):
             layers += [Linear(width_in, width_out, rng=rng), ReLU()]
         self.discriminator = Sequential(*layers, Linear(widths[-1], 1, rng=rng))  # logits d(z)
+
+    def players(self) -> dict[str, list[Parameter]]:
+        """reconstruction: encoder + decoder; discriminator: d; generator: the encoder."""
         discriminator_ids = {id(p) for p in self.discriminator.parameters()}
         autoencoder = [p for p in self.parameters() if id(p) not in discriminator_ids]
-        encoder = self.encoder.parameters() + self.to_code.parameters()
-        self._optimizers = {
-            "reconstruction": Adam(autoencoder, lr=reconstruction_lr),
-            "discriminator": Adam(self.discriminator.parameters(), lr=discriminator_lr,
-                                  betas=ADVERSARIAL_BETAS),
-            "generator": Adam(encoder, lr=generator_lr, betas=ADVERSARIAL_BETAS),
-        }
-
-    def optimizers(self) -> dict[str, Adam]:
-        """The three optimisers train_step uses (saved in checkpoints)."""
-        return self._optimizers
+        return {"reconstruction": autoencoder,
+                "discriminator": self.discriminator.parameters(),
+                "generator": self.encoder.parameters() + self.to_code.parameters()}
 
     def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n draws z ~ p(z): (n, latent_dim) in the model's dtype."""
@@ -156,29 +138,20 @@ class AdversarialAutoencoder(Autoencoder):
         x : (N, *data_shape). Returns the three losses and the discriminator's mean output
         on prior samples and on codes.
         """
-        optimizers = self._optimizers
         x = self._as_input(x)
-        self.zero_grad()
-        reconstruction = self.loss(x)  # E_x ℓ(x, g(f(x)))
-        reconstruction.backward()
-        optimizers["reconstruction"].step()
-
-        self.zero_grad()
+        game = gan_loss("non_saturating")
+        reconstruction = self.step_player("reconstruction", lambda: self.loss(x))
         with ag.no_grad():
-            codes = self.code(x)  # the encoder is a fixed player in this step
+            codes = self.code(x)  # the encoder is a fixed player in the discriminator's step
         logits_prior = self.discriminator_logits(self.sample_prior(len(x), rng))
         logits_code = self.discriminator_logits(codes)
-        d_loss = discriminator_loss(logits_prior, logits_code)
-        d_loss.backward()
-        optimizers["discriminator"].step()
-
-        self.zero_grad()
-        g_loss = generator_loss(self.discriminator_logits(self.code(x)))  # −E log D(f(x))
-        g_loss.backward()
-        optimizers["generator"].step()  # the encoder only; d's gradients are dropped
-        self.zero_grad()
-        return {"reconstruction": float(reconstruction.data),
-                "discriminator": float(d_loss.data), "generator": float(g_loss.data),
+        # −E_p[log D(z)] − E_q[log(1 − D(z))]: prior samples are "real", codes "fake"
+        d_loss = self.step_player(
+            "discriminator", lambda: game.discriminator(logits_prior, logits_code))
+        # −E_q[log D(f(x))]: the encoder wants its codes taken for prior samples
+        g_loss = self.step_player(
+            "generator", lambda: game.generator(self.discriminator_logits(self.code(x))))
+        return {"reconstruction": reconstruction, "discriminator": d_loss, "generator": g_loss,
                 "d_prior": float(ag.sigmoid(logits_prior).data.mean()),
                 "d_code": float(ag.sigmoid(logits_code).data.mean())}
 

@@ -39,6 +39,7 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.data import check_choice
+from minigen.models.base import Encoder, ReportsMetrics
 from minigen.nn import Conv2d, ConvTranspose2d, Linear, Module, Sequential
 
 LOSSES = ("mse", "mae", "bce")
@@ -110,7 +111,7 @@ class AutoencoderReadout:
         raise NotImplementedError(not_generative(self))
 
 
-class Autoencoder(AutoencoderReadout, Module):
+class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
     """Deterministic encoder and decoder trained to reconstruct their input.
 
     Parameters
@@ -123,6 +124,8 @@ class Autoencoder(AutoencoderReadout, Module):
     conv : convolutional encoder/decoder instead of an MLP
     code_activation : "identity" or "sigmoid", applied to the code
     """
+
+    generative = False  # no prior over codes: sample raises (the VAE adds one)
 
     def __init__(
         self,

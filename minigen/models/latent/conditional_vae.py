@@ -48,6 +48,8 @@ class ConditionalVAE(VAE):
     Every method takes the labels as ``y : (N,)`` integers, one per example.
     """
 
+    conditions = ("y",)
+
     def __init__(
         self, data_shape: tuple[int, ...], *, rng: np.random.Generator, num_classes: int = 10,
         **vae_hparams: Any,

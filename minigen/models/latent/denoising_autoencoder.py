@@ -29,6 +29,7 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.data import check_choice
+from minigen.models.base import Denoiser
 
 from .autoencoder import Autoencoder, reconstruction_loss
 
@@ -58,7 +59,7 @@ def gaussian_noise(x: np.ndarray, std: float, rng: np.random.Generator) -> np.nd
     return (x + std * rng.standard_normal(x.shape)).astype(x.dtype, copy=False)
 
 
-class DenoisingAutoencoder(Autoencoder):
+class DenoisingAutoencoder(Autoencoder, Denoiser):
     """An :class:`Autoencoder` trained to map C(x) back to x.
 
     Parameters

@@ -52,7 +52,14 @@ import numpy as np
 from scipy.special import logsumexp
 
 from autograd import Tensor
-from minigen.nn import Module
+from minigen.models.base import (
+    CountsFreeParameters,
+    ExplicitDensity,
+    LatentVariable,
+    ReportsMetrics,
+    TrainsItself,
+)
+from minigen.nn import Parameter
 
 LOG_2PI = np.log(2 * np.pi)
 # σ² never goes below this: digit pixels on the border are 0 in every training image, so
@@ -184,7 +191,8 @@ def random_rotation(dim: int, rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))  # fix the signs QR leaves free, so the draw is uniform
 
 
-class ProbabilisticPCA(Module):
+class ProbabilisticPCA(TrainsItself, LatentVariable, ExplicitDensity, CountsFreeParameters,
+                       ReportsMetrics):
     """Probabilistic PCA fitted in closed form from running sufficient statistics.
 
     Continuous data (e.g. "digits" in [0, 1]); log p(x) is a density in nats and can be
@@ -201,6 +209,8 @@ class ProbabilisticPCA(Module):
     statistics and the fit are float64 buffers (Σxxᵀ/N − b bᵀ cancels digits in float32);
     there are no Parameters and no optimiser. Before any data the model is N(½, I).
     """
+
+    uses_learning_rate = False
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
                  latent_dim: int = 8) -> None:
@@ -268,8 +278,8 @@ class ProbabilisticPCA(Module):
         self.eigenvalues = np.maximum(eigenvalues[order], 0.0)
         self.components = eigenvectors[:, order[:self.latent_dim]]
 
-    def optimizers(self) -> dict[str, Any]:
-        """None: the fit is closed-form."""
+    def players(self) -> dict[str, list[Parameter]]:
+        """None: the fit is closed-form (no optimiser, no learning rate)."""
         return {}
 
     def num_free_parameters(self) -> int:

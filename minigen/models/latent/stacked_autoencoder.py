@@ -34,14 +34,14 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.data import check_choice
-from minigen.nn import Linear, Module, Sequential
+from minigen.models.base import Encoder, ReportsMetrics, TrainsItself
+from minigen.nn import Linear, Parameter, Sequential
 from minigen.nn.tied import TiedLinear
-from minigen.optim import Adam, Optimizer
 
 from .autoencoder import LOSSES, AutoencoderReadout, reconstruction_loss
 
 
-class StackedAutoencoder(AutoencoderReadout, Module):
+class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetrics):
     """A deep sigmoid autoencoder with greedy layer-wise pretraining.
 
     Parameters
@@ -52,7 +52,6 @@ class StackedAutoencoder(AutoencoderReadout, Module):
     tied : decode with the transposed encoder weights (one Parameter per layer)
     loss : "mse", "mae" or "bce" (see :func:`reconstruction_loss`)
     pretrain_steps : train_step calls per greedy stage (int, or one per stage)
-    lr : Adam's learning rate
     """
 
     def __init__(
@@ -64,7 +63,6 @@ class StackedAutoencoder(AutoencoderReadout, Module):
         tied: bool = False,
         loss: str = "mse",
         pretrain_steps: int | tuple[int, ...] = 200,
-        lr: float = 1e-3,
     ) -> None:
         super().__init__()
         check_choice("loss", loss, LOSSES)
@@ -85,7 +83,6 @@ class StackedAutoencoder(AutoencoderReadout, Module):
             TiedLinear(encoder) if self.tied else Linear(b, a, rng=rng)
             for encoder, a, b in zip(self.encoders, widths, widths[1:])])
         self.register_buffer("steps_done", np.zeros((), dtype=np.int64))
-        self._optimizer = Adam(self.parameters(), lr=lr)
 
     # ----- the layers --------------------------------------------------------------
     def _flat(self, x: Any) -> np.ndarray:
@@ -137,16 +134,19 @@ class StackedAutoencoder(AutoencoderReadout, Module):
         """One Adam step on the current stage's loss; ``rng`` is unused (deterministic)."""
         stage = self.stage
         finetuning = stage >= len(self.hidden)
-        loss = self.finetune_loss(x) if finetuning else self.stage_loss(x, stage)
-        self._optimizer.zero_grad()
-        loss.backward()
-        self._optimizer.step()
+        loss = self.step_player("autoencoder", lambda: self.finetune_loss(x) if finetuning
+                                else self.stage_loss(x, stage))
         self.steps_done = self.steps_done + 1
-        return {"loss": float(loss.item()), "stage": float(stage),
+        return {"loss": loss, "stage": float(stage),
                 "finetuning": float(finetuning)}
 
-    def optimizers(self) -> dict[str, Optimizer]:
-        return {"adam": self._optimizer}
+    def players(self) -> dict[str, list[Parameter]]:
+        """One Adam over every layer (a layer without gradient in a stage is skipped)."""
+        return {"autoencoder": self.parameters()}
+
+    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
+        """The end-to-end reconstruction loss (what fine-tuning minimises)."""
+        return self.finetune_loss(x)
 
     def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:
         """Per-pixel reconstruction MSE and MAE, mean code activation, current stage."""

@@ -44,6 +44,7 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli, Normal, kl_divergence
+from minigen.models.base import LatentVariable
 from minigen.nn import Linear, Module, Parameter, ReLU, Sequential
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -59,7 +60,7 @@ def _mlp(widths: list[int], rng: np.random.Generator) -> Sequential:
     return Sequential(*layers)
 
 
-class VAE(Module):
+class VAE(LatentVariable):
     """VAE(data_shape, *, rng, latent_dim=16, hidden=(256, 256), likelihood="bernoulli").
 
     Parameters

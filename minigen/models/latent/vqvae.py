@@ -49,9 +49,9 @@ import autograd as ag
 from autograd import Tensor
 from minigen.data import check_choice
 from minigen.distributions import Categorical
-from minigen.models.autoregressive.pixelcnn import ResidualBlock
+from minigen.models.base import DiscreteCodes, Reconstructs, ReportsMetrics, SecondStage
 from minigen.nn import Conv2d, ConvTranspose2d, Module, ReLU, Sequential
-from minigen.nn.masked_conv import MaskedConv2d
+from minigen.nn.masked_conv import MaskedConv2d, PixelCNNResidualBlock
 from minigen.nn.quantize import VectorQuantizer, code_perplexity, code_usage, nearest_code
 from minigen.optim import Adam
 
@@ -77,7 +77,7 @@ class CodePrior(Module):
         super().__init__()
         self.num_codes = int(num_codes)
         self.first = MaskedConv2d(self.num_codes, 2 * channels, first_kernel, "A", rng=rng)
-        self.blocks = Sequential(*[ResidualBlock(channels, kernel_size, rng=rng)
+        self.blocks = Sequential(*[PixelCNNResidualBlock(channels, kernel_size, rng=rng)
                                    for _ in range(num_blocks)])
         self.hidden = Conv2d(2 * channels, 2 * channels, 1, rng=rng)
         self.output = Conv2d(2 * channels, self.num_codes, 1, rng=rng)
@@ -105,7 +105,7 @@ class CodePrior(Module):
         return codes
 
 
-class VQVAE(Module):
+class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
     """VQ-VAE with a categorical PixelCNN prior over its code maps.
 
     Parameters
@@ -197,10 +197,6 @@ class VQVAE(Module):
         """
         x = self._images(x)
         z_e = self.encoder(x).permute(0, 2, 3, 1)  # (N, h, w, D): D last
-        if self.training and not self.codebook_initialised:
-            rng = np.random.default_rng(0) if rng is None else rng
-            self.quantizer.initialise_from(z_e.data, rng)  # codes start on encoder outputs
-            self.codebook_initialised = np.array(True)
         out = self.quantizer(z_e)
         reconstruction = reconstruction_loss(self.decode(out.quantized), x, self.loss_kind)
         commitment = out.commitment_loss.sum(axis=(1, 2)).mean()  # Σ_ij ‖z_e − sg(e)‖²
@@ -208,6 +204,15 @@ class VQVAE(Module):
         if not self.quantizer.ema:
             total = total + out.codebook_loss.sum(axis=(1, 2)).mean()  # Σ_ij ‖sg(z_e) − e‖²
         return total
+
+    def before_step(self, x: Any, rng: np.random.Generator) -> None:
+        """Before the first training step, start the codebook on that batch's encoder
+        outputs (data-dependent initialisation: no code starts far from every z_e)."""
+        if not self.codebook_initialised:
+            with ag.no_grad():
+                z_e = self.encoder(self._images(x)).permute(0, 2, 3, 1)
+            self.quantizer.initialise_from(z_e.data, rng)  # codes start on encoder outputs
+            self.codebook_initialised = np.array(True)
 
     def codes(self, x: Any) -> np.ndarray:
         """Code maps, without moving an EMA codebook.  x : (N, C, H, W) -> (N, h, w) int64."""

@@ -131,13 +131,15 @@ def test_masks_are_reproducible_and_restored_from_a_state_dict():
     np.testing.assert_array_equal(other.log_prob(x), first.log_prob(x))
 
 
-def test_training_cycles_through_the_masks_and_evaluation_does_not():
+def test_training_steps_cycle_through_the_masks_and_loss_has_no_side_effect():
     model = random_made(4, seed=14, hidden_sizes=(8,), num_masks=3)
     x = toy_binary_data(4, 8, seed=0)
     seen = []
     for _ in range(4):
         seen.append(int(model.mask_index))
         model.loss(x)
+        assert int(model.mask_index) == seen[-1]  # loss alone never moves the mask
+        model.after_step()
     assert seen == [0, 1, 2, 0]
     model.eval()
     model.loss(x)

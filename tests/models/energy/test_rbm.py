@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 
 import autograd as ag
 from minigen.data import bars_and_stripes_patterns, get_dataset
+from minigen.models.base import PlayerSettings
 from minigen.models.energy.rbm import RBM, binary_states
+
+# The RBM's one player as the registry trains it: SGD with momentum 0.5 on the CD surrogate.
+CD_SGD = {"rbm": PlayerSettings(optimizer="sgd", momentum=0.5)}
 
 
 def _all_states(n):
@@ -144,7 +148,8 @@ def test_cd1_on_bars_and_stripes_increases_the_log_likelihood():
     x, _ = get_dataset("bars-and-stripes-3", "train")
     patterns = bars_and_stripes_patterns(3).astype(np.float64)
     rng = np.random.default_rng(0)
-    model = RBM((1, 3, 3), rng=rng, num_hidden=16, lr=0.5)
+    model = RBM((1, 3, 3), rng=rng, num_hidden=16)
+    model.build_optimizers(0.5, CD_SGD)
     before = model.log_prob(patterns).mean()
     for _ in range(300):
         model.train_step(x[rng.integers(0, len(x), 32)], rng)
@@ -159,6 +164,7 @@ def test_persistent_chains_carry_over_between_updates_and_cd_chains_do_not():
     for persistent in (False, True):
         model = RBM((6,), rng=np.random.default_rng(1), num_hidden=3, num_chains=5,
                     persistent=persistent)
+        model.build_optimizers(0.05, CD_SGD)
         chains = model.chains.copy()
         model.train_step(x, np.random.default_rng(2))
         assert model.chains.shape == (5, 6)
@@ -167,6 +173,7 @@ def test_persistent_chains_carry_over_between_updates_and_cd_chains_do_not():
 
 def test_base_rate_is_the_mean_of_every_example_seen():
     model = RBM((4,), rng=np.random.default_rng(0), num_hidden=2)
+    model.build_optimizers(0.05, CD_SGD)
     batches = [np.random.default_rng(seed).integers(0, 2, (n, 4)).astype(np.float32)
                for seed, n in ((0, 3), (1, 5))]
     for batch in batches:

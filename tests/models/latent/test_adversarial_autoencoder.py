@@ -8,13 +8,14 @@ from hypothesis import strategies as st
 from scipy.special import log_expit
 
 import autograd as ag
-from minigen.models.latent.adversarial_autoencoder import (
-    AdversarialAutoencoder,
-    discriminator_loss,
-    generator_loss,
-    sample_prior,
-)
+from minigen.models.base import PlayerSettings
+from minigen.models.latent.adversarial_autoencoder import AdversarialAutoencoder, sample_prior
+from minigen.nn.losses import gan_loss
 from minigen.optim import Adam
+
+# the AAE's game: D on prior samples ("real") against codes ("fake"), non-saturating E
+discriminator_loss = gan_loss("non_saturating").discriminator
+generator_loss = gan_loss("non_saturating").generator
 
 finite_logits = st.lists(st.floats(-20, 20), min_size=1, max_size=8)
 
@@ -33,8 +34,9 @@ def test_discriminator_loss_is_binary_cross_entropy(logits_prior, logits_code):
 def _fixed_encoder_model(scale: float, seed: int) -> AdversarialAutoencoder:
     """2-D data, identity-like encoder z = scale·x frozen (its learning rates are 0)."""
     model = AdversarialAutoencoder((2,), rng=np.random.default_rng(seed), hidden=(),
-                                   prior="gaussian", loss="mse", reconstruction_lr=0.0,
-                                   generator_lr=0.0, discriminator_lr=2e-3)
+                                   prior="gaussian", loss="mse")
+    model.build_optimizers(2e-3, {"reconstruction": PlayerSettings(lr_scale=0.0),
+                                  "generator": PlayerSettings(lr_scale=0.0)})
     model.to_code.weight.data = scale * np.eye(2, dtype=np.float32)
     model.to_code.bias.data[:] = 0
     return model
@@ -103,10 +105,12 @@ def _changed(before, module):
 
 @pytest.mark.parametrize("player", ["reconstruction", "discriminator", "generator"])
 def test_each_update_moves_its_own_player_only(player):
-    rates = {f"{name}_lr": 0.0 for name in ("reconstruction", "discriminator", "generator")}
-    rates[f"{player}_lr"] = 1e-2
+    scales = {name: PlayerSettings(lr_scale=0.0)
+              for name in ("reconstruction", "discriminator", "generator")}
+    scales[player] = PlayerSettings()
     rng = np.random.default_rng(0)
-    model = AdversarialAutoencoder((1, 4, 4), rng=rng, hidden=(8,), **rates)
+    model = AdversarialAutoencoder((1, 4, 4), rng=rng, hidden=(8,))
+    model.build_optimizers(1e-2, scales)
     parts = {"encoder": [model.encoder, model.to_code], "decoder": [model.from_code,
              model.decoder], "discriminator": [model.discriminator]}
     before = {name: [_snapshot(m) for m in modules] for name, modules in parts.items()}

@@ -249,7 +249,8 @@ def test_first_greedy_stage_is_a_one_layer_autoencoder_of_the_pixels():
 
 def test_schedule_pretrains_each_stage_then_fine_tunes_touching_only_that_stage():
     model = StackedAutoencoder(SHAPE, rng=np.random.default_rng(0), hidden=(3, 2),
-                               pretrain_steps=(2, 3), lr=1e-2)
+                               pretrain_steps=(2, 3))
+    model.build_optimizers(1e-2)
     x, rng = _batch(), np.random.default_rng(0)
     stages = []
     for _ in range(7):
