@@ -229,7 +229,8 @@ def train_registered(name: str, seed: int = 0) -> tuple[Any, float]:
     """Train registry model ``name`` with its defaults by direct ``train_step`` calls."""
     spec = get_spec(name)
     x, y = get_dataset(spec.data, "train")
-    extra = {"num_classes": 10} if spec.conditional else {}
+    conditional = "y" in spec.model_class().conditions
+    extra = {"num_classes": 10} if conditional else {}
     model = build(name, x.shape[1:], np.random.default_rng(seed), **extra)
     model.build_optimizers(spec.lr, spec.players)
     rng = np.random.default_rng(seed + 1)
@@ -238,7 +239,7 @@ def train_registered(name: str, seed: int = 0) -> tuple[Any, float]:
         order = rng.permutation(len(x))
         for first in range(0, len(x), spec.batch_size):
             index = order[first:first + spec.batch_size]
-            model.train_step(x[index], rng, **({"y": y[index]} if spec.conditional else {}))
+            model.train_step(x[index], rng, **({"y": y[index]} if conditional else {}))
     return model, time.process_time() - start
 
 

@@ -200,7 +200,7 @@ _SPECS: list[ModelSpec] = [
               "digits-signed", {"latent_dim": 16, "hidden": [256, 256],
                                 "discriminator_hidden": [256, 256], "loss": "non_saturating",
                                 "output": "tanh"},
-              epochs=100, batch_size=64, lr=1e-3, conditional=True,
+              epochs=100, batch_size=64, lr=1e-3,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
     ModelSpec("infogan", "adversarial", "minigen.models.adversarial.infogan:InfoGAN",

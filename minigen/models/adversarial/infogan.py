@@ -146,6 +146,17 @@ class InfoGAN(DCGAN):
         return -self.information_weight * (categorical + continuous_part)
 
     # ----- training -------------------------------------------------------------------
+    def loss(self, x: Any, rng: np.random.Generator, **conditions: Any) -> Tensor:
+        """The discriminator's GAN loss on the batch against as many fakes G(z, c) (a figure
+        to watch, without the information term). No side effects on the weights."""
+        real, _ = self._batch(x, conditions)
+        categories, continuous = self.draw_codes(len(real), rng)
+        with ag.no_grad():
+            fake = self.generate(self.generator_input(self.noise(len(real), rng), categories,
+                                                      continuous))
+        return gan_loss(self.loss_name).discriminator(self.discriminator_logits(real),
+                                                      self.discriminator_logits(fake))
+
     def train_step(self, x: Any, rng: np.random.Generator, **conditions: Any) -> dict[str, float]:
         """n_critic steps of D and Q (GAN loss − λ L_I on fixed fakes), then one step of G
         (GAN loss − λ L_I). x : (N, 1, 8, 8) in [−1, 1]."""
