@@ -30,7 +30,7 @@ digits — ``gan``, ``dcgan``, ``cgan``, ``infogan`` trained with their registry
 * InfoGAN: the categorical code's cluster accuracy on the real test digits (Q's most
   likely category, Hungarian matching with ``scipy.optimize.linear_sum_assignment``).
 
-    python benchmarks/gan_bench.py toy [--seeds 5] [--steps 4000] [--toys ring-8 grid-25]
+    python benchmarks/gan_bench.py toy [--seeds 5] [--steps 2000] [--toys ring-8 grid-25]
                                        [--figures DIR]
     python benchmarks/gan_bench.py digits [--figures DIR]
 
@@ -177,7 +177,9 @@ class LocalJudge:
 def _frechet(a: np.ndarray, b: np.ndarray) -> float:
     mean_a, mean_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = sqrtm(cov_a @ cov_b).real
+    # a tiny ridge: dead ReLU units make both covariances singular
+    ridge = 1e-6 * np.eye(len(cov_a))
+    root = sqrtm((cov_a + ridge) @ (cov_b + ridge)).real
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
 
 
@@ -285,7 +287,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table", choices=("toy", "digits"))
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--toys", nargs="+", choices=tuple(TOYS), default=list(TOYS))
     parser.add_argument("--figures", default=os.path.join("runs", "gan-figures"))
     args = parser.parse_args()

@@ -8,6 +8,7 @@ from .embedding import Embedding
 from .layers import Conv2d, ConvTranspose2d, Flatten, Linear, uniform_init
 from .masked import MaskedLinear, made_masks
 from .masked_conv import MaskedConv2d, influence_map, skew, unskew
+from .mlp import mlp
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .quantize import VectorQuantizer
@@ -23,4 +24,5 @@ __all__ = [
     "TiedLinear", "VectorQuantizer", "causal_mask", "dropout", "gru_step", "influence_map",
     "lstm_step", "made_masks", "rnn_step", "scaled_dot_product_attention", "skew",
     "uniform_init", "unskew",
+    "mlp",
 ]

@@ -50,21 +50,10 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.models.base import TrainsItself
-from minigen.nn import LeakyReLU, Linear, Module, Parameter, ReLU, Sequential, Tanh
+from minigen.nn import LeakyReLU, Parameter, ReLU, Sequential, Tanh, mlp
 from minigen.nn.losses import GAN_LOSSES, gan_loss, gradient_penalty
 
 OUTPUTS = ("tanh", "linear")
-
-
-def mlp(widths: list[int], activation: type[Module] | LeakyReLU, rng: np.random.Generator
-        ) -> list[Module]:
-    """Linear layers between consecutive widths, ``activation`` after all but the last."""
-    layers: list[Module] = []
-    for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(Linear(width_in, width_out, rng=rng))
-        if index < len(widths) - 2:
-            layers.append(activation() if isinstance(activation, type) else activation)
-    return layers
 
 
 def as_model_input(x: Any, data_shape: tuple[int, ...], dtype: np.dtype, owner: str) -> Tensor:
@@ -113,12 +102,10 @@ class GAN(TrainsItself):
         self.setup_game(data_shape, latent_dim, loss, pack, gradient_penalty_weight,
                         condition_dim)
         self.output = output
-        generator = mlp([self.latent_dim + self.condition_dim, *map(int, hidden),
-                         self.data_dim], ReLU, rng)
+        generator = mlp([self.latent_dim + self.condition_dim, *hidden, self.data_dim], rng, ReLU)
         self.generator = Sequential(*generator, *([Tanh()] if output == "tanh" else []))
-        self.discriminator = Sequential(*mlp(
-            [self.pack * (self.data_dim + self.condition_dim), *map(int, discriminator_hidden),
-             1], LeakyReLU(0.2), rng))
+        self.discriminator = mlp([self.pack * (self.data_dim + self.condition_dim),
+                                  *discriminator_hidden, 1], rng, partial(LeakyReLU, 0.2))
 
     def setup_game(self, data_shape: tuple[int, ...], latent_dim: int, loss: str, pack: int,
                    gradient_penalty_weight: float, condition_dim: int) -> None:
