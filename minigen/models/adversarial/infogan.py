@@ -50,6 +50,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.distributions import Categorical, Normal
 from minigen.nn import BatchNorm1d, Flatten, LeakyReLU, Linear, Parameter, Sequential
 from minigen.nn.losses import gan_loss
 
@@ -127,13 +128,12 @@ class InfoGAN(DCGAN):
         """
         q = self.q_head(features)
         logits, means = q[:, :self.categories], q[:, self.categories:]
-        rows = np.arange(len(categories))
-        log_q = ag.log_softmax(logits, axis=1)[rows, np.asarray(categories)]
+        log_q = Categorical(logits).log_prob(np.asarray(categories))  # log Q(c₁|x), on logits
         categorical = log_q.mean() + np.log(self.categories)  # E log Q(c₁|x) + H(c₁)
         if not self.continuous:
             return categorical, Tensor(np.zeros((), dtype=self.dtype))
-        error = means - Tensor(np.asarray(continuous, self.dtype))
-        log_normal = -0.5 * (error * error) - 0.5 * np.log(2 * np.pi)  # log N(c; μ, 1)
+        unit_scale = np.zeros(means.shape, dtype=self.dtype)  # log σ = 0
+        log_normal = Normal(means, unit_scale).log_prob(np.asarray(continuous, self.dtype))
         continuous_part = log_normal.sum(axis=1).mean() + self.continuous * np.log(2.0)
         return categorical, continuous_part
 
