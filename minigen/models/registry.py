@@ -188,6 +188,16 @@ _SPECS: list[ModelSpec] = [
               epochs=150, batch_size=64, lr=1e-3,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    # WGAN-GP (Gulrajani et al. 2017): n_critic = 5 critic steps per generator step.
+    ModelSpec("wgan-gp", "adversarial", "minigen.models.adversarial.gan:GAN",
+              "WGAN-GP: the MLP GAN with a Wasserstein critic, gradient penalty lambda = 10 "
+              "and 5 critic steps per generator step",
+              "digits-signed", {"latent_dim": 16, "hidden": [256, 256],
+                                "discriminator_hidden": [256, 256], "loss": "wasserstein",
+                                "gradient_penalty_weight": 10.0, "output": "tanh"},
+              epochs=100, batch_size=64, lr=5e-4,
+              players={"generator": PlayerSettings(betas=(0.5, 0.9)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.9), steps=5)}),
     ModelSpec("dcgan", "adversarial", "minigen.models.adversarial.dcgan:DCGAN",
               "DCGAN scaled to 8x8: transposed convs + BatchNorm + ReLU + tanh generator, "
               "strided convs + LeakyReLU 0.2 discriminator, N(0, 0.02) weights",

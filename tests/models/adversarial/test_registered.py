@@ -12,7 +12,7 @@ from minigen.models.base import TrainsItself
 from minigen.models.registry import get_spec
 from minigen.train import train
 
-NAMES = ["gan", "dcgan", "cgan", "infogan"]
+NAMES = ["gan", "wgan-gp", "dcgan", "cgan", "infogan"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -24,7 +24,7 @@ def test_registered_gan_trains_one_epoch_and_reloads(name: str, tmp_path: Path) 
     assert isinstance(model, TrainsItself) and spec.data == "digits-signed"
     for player, optimizer in model.optimizers().items():
         assert optimizer.lr == pytest.approx(spec.lr / 2 * spec.players[player].lr_scale)
-        assert optimizer.betas == (0.5, 0.999)
+        assert optimizer.betas == spec.players[player].betas and optimizer.betas[0] == 0.5
     conditions = {"y": np.arange(12) % 10} if "y" in model.conditions else {}
     samples = model.sample(12, np.random.default_rng(0), **conditions)
     assert samples.shape == (12, 1, 8, 8)
