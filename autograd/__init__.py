@@ -18,7 +18,7 @@ from .conv import (
     max_pool2d,
     upsample_nearest,
 )
-from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .engine import Tensor, enable_grad, grad, is_grad_enabled, no_grad, record, record_many
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs,
@@ -31,11 +31,13 @@ from .ops import (
     div,
     exp,
     getitem,
+    gru_cell,
     leaky_relu,
     log,
     log1p,
     log_softmax,
     logsumexp,
+    lstm_cell,
     matmul,
     max,
     maximum,
@@ -58,6 +60,7 @@ from .ops import (
     sum,
     tanh,
     transpose,
+    unstack,
     var,
     where,
 )
@@ -73,9 +76,10 @@ expand = broadcast_to
 __all__ = [
     "GradcheckError", "Tensor", "abs", "add", "as_tensor", "astype", "avg_pool2d",
     "broadcast_to", "clip", "concat", "conv2d", "conv2d_weight", "conv_transpose2d", "div",
-    "enable_grad", "exp", "expand", "getitem", "grad", "gradcheck", "is_grad_enabled",
-    "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max",
-    "max_pool2d", "maximum", "mean", "min", "minimum", "mul", "neg", "no_grad", "pad",
-    "permute", "power", "relu", "reshape", "sigmoid", "softmax", "softplus", "split",
-    "sqrt", "stack", "sub", "sum", "tanh", "transpose", "upsample_nearest", "var", "where",
+    "enable_grad", "exp", "expand", "getitem", "grad", "gradcheck", "gru_cell",
+    "is_grad_enabled", "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "lstm_cell",
+    "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mul", "neg",
+    "no_grad", "pad", "permute", "power", "record", "record_many", "relu", "reshape",
+    "sigmoid", "softmax", "softplus", "split", "sqrt", "stack", "sub", "sum", "tanh",
+    "transpose", "unstack", "upsample_nearest", "var", "where",
 ]

@@ -10,12 +10,20 @@ conv2d's input gradient is conv_transpose2d with the same weight, and conv_trans
 input gradient is conv2d: they are adjoint linear maps, ⟨conv2d(x, w), y⟩ =
 ⟨x, conv_transpose2d(y, w)⟩. Both weight gradients are conv2d_weight.
 
-conv2d lays the input out as columns (N, C·kh·kw, Ho·Wo) from ``sliding_window_view`` and
-multiplies once by the weight viewed as (O, C·kh·kw); the product is already NCHW.
+Layout, chosen by measurement (64×16×28×28, 16→32, 3×3, ms per call at 1 | 2 BLAS
+threads, taken on a loaded 2-core machine): the columns are one (C·kh·kw, N·Ho·Wo)
+matrix, so conv2d, its weight gradient and conv_transpose2d are each one large GEMM.
+Per-image columns (N, C·kh·kw, Ho·Wo) give NCHW with no transpose but need a batched
+matmul of N small GEMMs: it ties at 1 thread and falls far behind at 2, where every small
+GEMM wakes and syncs the BLAS threads (forward 22 | 1400 against 23 | 48; weight
+gradient 23 | 177 against 23 | 25). np.tensordot, the other way to one GEMM, first copies
+the columns transposed (36 ms at 1 thread). The price of the large GEMM is one
+transposing copy of the smaller operand: the output, or the output gradient.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,18 +51,38 @@ def _columns(
     padding: tuple[int, int],
     dilation: tuple[int, int],
 ) -> np.ndarray:
-    """im2col: (N, C, H, W) -> (N, C·kh·kw, Ho·Wo), column (c, i, j) of each window."""
-    n, c = x.shape[:2]
+    """im2col: (N, C, H, W) -> (C·kh·kw, N·Ho·Wo), row (c, i, j), column (n, p, q).
+
+    One strided copy per tap (i, j): 40% faster than copying the 6-D sliding-window view
+    (3×3 on 64×16×28×28: 5.2 against 8.9 ms), whose innermost axes are the short taps.
+    """
+    n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    out_h = _conv_output_size(h, kh, sh, ph, dh)
+    out_w = _conv_output_size(w, kw, sw, pw, dw)
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    windows = sliding_window_view(x, (span_h, span_w), axis=(2, 3))
-    # (N, C, Ho, Wo, span_h, span_w): keep every stride-th window and dilation-th tap.
-    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
-    out_h, out_w = windows.shape[2], windows.shape[3]
-    columns = windows.transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, Ho, Wo)
-    return columns.reshape(n, c * kh * kw, out_h * out_w)
+    channels_first = x.transpose(1, 0, 2, 3)  # (C, N, H, W): tap slabs land in row order
+    columns = np.empty((c, kh, kw, n, out_h, out_w), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            columns[:, i, j] = channels_first[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
+                                              j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+    return columns.reshape(c * kh * kw, n * out_h * out_w)
+
+
+def _record_with_bias(out: np.ndarray, x: Tensor, weight: Tensor, bias: Any,
+                      vjp: Callable, op: str) -> Tensor:
+    """Record a convolution; a bias is added in place and joins the same record, which
+    saves a second full-size output and pass (∂/∂b = Σ over n, h, w of g)."""
+    if bias is None:
+        return record(out, (x, weight), vjp, op)
+    bias = ops.as_tensor(bias)
+    if bias.dtype != out.dtype:  # a mixed-dtype sum must promote: no in-place add
+        return ops.add(record(out, (x, weight), vjp, op), ops.reshape(bias, (1, -1, 1, 1)))
+    out += bias.data.reshape(1, -1, 1, 1)
+    return record(out, (x, weight, bias),
+                  lambda g, result: vjp(g, result) + (ops.sum(g, axis=(0, 2, 3)),), op)
 
 
 def _check_conv(name: str, x: Tensor, w: Tensor, in_channels: int) -> None:
@@ -97,11 +125,12 @@ def conv2d(
         )
     columns = _columns(x.data, kernel, stride, padding, dilation)
     out_channels = weight.shape[0]
-    # (O, C·kh·kw) @ (N, C·kh·kw, Ho·Wo) -> (N, O, Ho·Wo): NCHW with no transpose.
-    out = np.matmul(weight.data.reshape(out_channels, -1), columns)
-    out = out.reshape(n, out_channels, out_h, out_w)
+    # (O, C·kh·kw) @ (C·kh·kw, N·Ho·Wo) -> (O, N, Ho, Wo), then to NCHW
+    out = (weight.data.reshape(out_channels, -1) @ columns).reshape(out_channels, n, out_h,
+                                                                     out_w)
+    out = np.ascontiguousarray(out.transpose(1, 0, 2, 3))
 
-    def vjp(g: Tensor) -> tuple:
+    def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
         if x.requires_grad:
             grad_x = conv_transpose2d(g, weight, stride=stride, padding=padding,
@@ -111,10 +140,7 @@ def conv2d(
             grad_w = conv2d_weight(x, g, kernel, stride, padding, dilation, columns=columns)
         return grad_x, grad_w
 
-    result = record(out, (x, weight), vjp, "conv2d")
-    if bias is not None:
-        result = result + ops.reshape(bias, (1, -1, 1, 1))
-    return result
+    return _record_with_bias(out, x, weight, bias, vjp, "conv2d")
 
 
 def conv2d_weight(
@@ -136,13 +162,13 @@ def conv2d_weight(
     padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
     if columns is None:
         columns = _columns(x.data, kernel, stride, padding, dilation)
-    n, out_channels = grad_output.shape[:2]
-    gy = grad_output.data.reshape(n, out_channels, -1)
-    # Σ_n Σ_l gy[n, o, l] · columns[n, k, l]
-    out = np.tensordot(gy, columns, axes=([0, 2], [0, 2]))
-    out = out.reshape(out_channels, x.shape[1], *kernel).astype(x.dtype, copy=False)
+    out_channels = grad_output.shape[1]
+    gy = grad_output.data.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (O, N·Ho·Wo)
+    # Σ_(n, l) gy[o, (n, l)] · columns[k, (n, l)]: one GEMM against the transposed view
+    out = (gy @ columns.T).reshape(out_channels, x.shape[1], *kernel)
+    out = out.astype(x.dtype, copy=False)
 
-    def vjp(g: Tensor) -> tuple:
+    def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_gy = None
         if x.requires_grad:
             grad_x = conv_transpose2d(grad_output, g, stride=stride, padding=padding,
@@ -203,30 +229,30 @@ def conv_transpose2d(
     )
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f"conv_transpose2d: output size ({out_h}, {out_w}) is not positive")
-    # columns[n, (o, i, j), l] = Σ_c w[c, o, i, j] · x[n, c, l]
-    columns = np.matmul(weight.data.reshape(in_channels, -1).T,
-                        x.data.reshape(n, in_channels, h * w))
-    columns = columns.reshape(n, out_channels, kernel[0], kernel[1], h, w)
+    # columns[(o, i, j), (n, l)] = Σ_c w[c, o, i, j] · x[n, c, l]: one GEMM (see the top)
+    x_rows = x.data.transpose(1, 0, 2, 3).reshape(in_channels, n * h * w)
+    columns = weight.data.reshape(in_channels, -1).T @ x_rows
+    columns = columns.reshape(out_channels, kernel[0], kernel[1], n, h, w)
     # col2im: tap (i, j) of input pixel (p, q) lands at (p·s + i·d, q·s + j·d) of the
     # padded output; the padding is cropped away afterwards.
     full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1, padding[0] + out_h)
     full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1, padding[1] + out_w)
-    full = np.zeros((n, out_channels, full_h, full_w), dtype=columns.dtype)
+    full = np.zeros((out_channels, n, full_h, full_w), dtype=columns.dtype)  # (O, N, ·, ·)
     for i in range(kernel[0]):
         top = i * dilation[0]
         rows = slice(top, top + stride[0] * (h - 1) + 1, stride[0])
         for j in range(kernel[1]):
             left = j * dilation[1]
             cols = slice(left, left + stride[1] * (w - 1) + 1, stride[1])
-            full[:, :, rows, cols] += columns[:, :, i, j]
+            full[:, :, rows, cols] += columns[:, i, j]
     out = full[:, :, padding[0]:padding[0] + out_h, padding[1]:padding[1] + out_w]
-    out = np.ascontiguousarray(out)
+    out = np.ascontiguousarray(out.transpose(1, 0, 2, 3))
 
     # output_padding ≥ stride (allowed when dilation > stride) gives g room for
     # output_padding // stride more input rows/cols than x has; no pixel of x reaches them.
     extra_h, extra_w = output_padding[0] // stride[0], output_padding[1] // stride[1]
 
-    def vjp(g: Tensor) -> tuple:
+    def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
         if x.requires_grad:
             grad_x = conv2d(g, weight, stride=stride, padding=padding, dilation=dilation)
@@ -239,21 +265,19 @@ def conv_transpose2d(
             grad_w = conv2d_weight(g, x_full, kernel, stride, padding, dilation)
         return grad_x, grad_w
 
-    result = record(out, (x, weight), vjp, "conv_transpose2d")
-    if bias is not None:
-        result = result + ops.reshape(bias, (1, -1, 1, 1))
-    return result
+    return _record_with_bias(out, x, weight, bias, vjp, "conv_transpose2d")
 
 
-# ----------------------------------------------------------------------------------------
-# pooling: a window view and its adjoint
-# ----------------------------------------------------------------------------------------
+# ----- pooling: a window view and its adjoint -----------------------------------------
 
 
 def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
-    """All kernel windows: (N, C, H, W) -> (N, C, Ho, Wo, kh, kw), no padding.
+    """All kernel windows, taps first: (N, C, H, W) -> (kh, kw, N, C, Ho, Wo), no padding.
 
-    The VJP adds each window's gradient back where it came from (``fold_windows``).
+    A contiguous copy with the taps first: pooling then reduces over the two leading axes,
+    kh·kw elementwise passes over (N, C, Ho, Wo) slabs. NumPy's reduction of the strided
+    window view itself is 20× slower (64×32×16×16, 2×2: 26 ms against 1.3 ms with the
+    copy). The VJP adds each tap's gradient back where it came from (``fold_windows``).
     """
     x = ops.as_tensor(x)
     kernel = _pair(kernel_size, "kernel_size")
@@ -262,21 +286,23 @@ def windows(x: Any, kernel_size: Any, stride: Any = None) -> Tensor:
         raise ValueError(f"pooling: input {x.shape} must be (N, C, H, W) with H, W ≥ {kernel}")
     view = sliding_window_view(x.data, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
     source_shape = x.shape
-    return record(view, (x,), lambda g: (fold_windows(g, source_shape, stride),), "windows")
+    return record(np.ascontiguousarray(view.transpose(4, 5, 0, 1, 2, 3)), (x,),
+                  lambda g, out: (fold_windows(g, source_shape, stride),), "windows")
 
 
 def fold_windows(values: Any, shape: tuple[int, ...], stride: Any) -> Tensor:
-    """Sum window entries (N, C, Ho, Wo, kh, kw) back into an image of ``shape``."""
+    """Sum window taps (kh, kw, N, C, Ho, Wo) back into an image of ``shape``."""
     values = ops.as_tensor(values)
     stride = _pair(stride, "stride")
-    out_h, out_w, kh, kw = values.shape[2:]
+    kh, kw, _, _, out_h, out_w = values.shape
     out = np.zeros(shape, dtype=values.dtype)
     for i in range(kh):
         for j in range(kw):
             out[:, :, i:i + stride[0] * (out_h - 1) + 1:stride[0],
-                j:j + stride[1] * (out_w - 1) + 1:stride[1]] += values.data[..., i, j]
+                j:j + stride[1] * (out_w - 1) + 1:stride[1]] += values.data[i, j]
     kernel = (kh, kw)
-    return record(out, (values,), lambda g: (windows(g, kernel, stride),), "fold_windows")
+    # adding taps back is linear: its VJP reads the same taps
+    return record(out, (values,), lambda g, out: (windows(g, kernel, stride),), "fold_windows")
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
@@ -285,7 +311,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     ph, pw = _pair(padding, "padding")
     if ph or pw:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=-np.inf)
-    return ops.max(windows(x, kernel_size, stride), axis=(-2, -1))
+    return ops.max(windows(x, kernel_size, stride), axis=(0, 1))
 
 
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
@@ -294,7 +320,7 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
     ph, pw = _pair(padding, "padding")
     if ph or pw:
         x = ops.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    return ops.mean(windows(x, kernel_size, stride), axis=(-2, -1))
+    return ops.mean(windows(x, kernel_size, stride), axis=(0, 1))
 
 
 def upsample_nearest(x: Any, scale_factor: int = 2) -> Tensor:

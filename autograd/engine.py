@@ -12,6 +12,7 @@ builds a graph of the gradient itself, and gradients can be differentiated again
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -48,7 +49,7 @@ def enable_grad() -> Iterator[None]:
         _recording = previous
 
 
-def _freed_vjp(grad: Tensor) -> tuple:
+def _freed_vjp(grad: Any, out: Any) -> tuple:
     raise RuntimeError(
         "Trying to backward through the graph a second time: its intermediate results were "
         "freed by the first backward. Pass retain_graph=True to the first backward (or "
@@ -164,137 +165,37 @@ class Tensor:
             data = g.data
             leaf.grad = data.copy() if leaf.grad is None else leaf.grad + data
 
-    # ----- operators (implemented in ops.py) -----------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return ops.add(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return ops.add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return ops.sub(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return ops.sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return ops.mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return ops.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.div(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(other, self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        return ops.power(self, exponent)
-
-    def __rpow__(self, base: Any) -> Tensor:
-        return ops.power(base, self)
-
-    def __neg__(self) -> Tensor:
-        return ops.neg(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return ops.getitem(self, index)
-
-    # Comparisons give plain boolean arrays: they have no gradient.
-    def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _raw(other)
-
-    def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _raw(other)
-
-    def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _raw(other)
-
-    def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _raw(other)
-
-    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data == _raw(other)
-
-    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data != _raw(other)
-
-    # ----- methods mirroring the functions -------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
-
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        return ops.var(self, axis, keepdims, ddof)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.min(self, axis, keepdims)
-
+    # ----- methods taking a shape or axes as varargs (operators: ops._TENSOR_METHODS) ---
     def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
+        return ops.reshape(self, _varargs(shape))
 
     def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.transpose(self, axes or None)
+        return ops.transpose(self, _varargs(axes) or None)
 
     def permute(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.transpose(self, axes)
+        return ops.transpose(self, _varargs(axes))
 
     @property
     def T(self) -> Tensor:
         return ops.transpose(self, None)
 
     def expand(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.broadcast_to(self, shape)
+        return ops.broadcast_to(self, _varargs(shape))
 
-    def astype(self, dtype: Any) -> Tensor:
-        return ops.astype(self, dtype)
 
-    def exp(self) -> Tensor:
-        return ops.exp(self)
+def _varargs(values: tuple) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the tuple (2, 3)."""
+    return tuple(values[0]) if len(values) == 1 and isinstance(values[0], (tuple, list)) \
+        else values
 
-    def log(self) -> Tensor:
-        return ops.log(self)
 
-    def sqrt(self) -> Tensor:
-        return ops.sqrt(self)
+def _comparison(compare: Callable) -> Callable:
+    return lambda self, other: compare(self.data, _raw(other))
 
-    def abs(self) -> Tensor:
-        return ops.abs(self)
 
-    def tanh(self) -> Tensor:
-        return ops.tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.sigmoid(self)
-
-    def relu(self) -> Tensor:
-        return ops.relu(self)
-
-    def softplus(self) -> Tensor:
-        return ops.softplus(self)
-
-    def clip(self, low: Any = None, high: Any = None) -> Tensor:
-        return ops.clip(self, low, high)
+# Comparisons give plain boolean arrays: they have no gradient.
+for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+    setattr(Tensor, _name, _comparison(getattr(operator, _name)))
 
 
 def _raw(value: Any) -> Any:
@@ -374,7 +275,7 @@ def _backpropagate(
                 if wanted is None:
                     results.append((node, grad))
                 continue
-            parent_grads = node._vjp(grad)
+            parent_grads = node._vjp(grad, node)
             for parent, parent_grad in zip(node._parents, parent_grads):
                 if parent_grad is not None and parent.requires_grad:
                     _accumulate(pending, parent, parent_grad)
@@ -385,13 +286,18 @@ def _backpropagate(
     return results
 
 
-def _accumulate(pending: dict[int, Tensor], node: Tensor, grad: Tensor) -> None:
+def _accumulate(pending: dict[int, Any], node: Tensor, grad: Any) -> None:
+    key = id(node)
+    if node.data is None:  # the hub of a multi-result primitive: one slot per result
+        position, count, grad = grad
+        slots = pending.setdefault(key, [None] * count)
+        slots[position] = grad if slots[position] is None else slots[position] + grad
+        return
     if grad.data.shape != node.data.shape:
         raise RuntimeError(
             f"internal error: gradient of shape {grad.shape} for a Tensor of shape "
             f"{node.shape} (op {node._op!r})"
         )
-    key = id(node)
     pending[key] = grad if key not in pending else pending[key] + grad
 
 
@@ -445,10 +351,14 @@ def grad(
 def record(
     data: np.ndarray,
     parents: tuple[Tensor, ...],
-    vjp: Callable[[Tensor], tuple],
+    vjp: Callable[[Tensor, Tensor], tuple],
     op: str,
 ) -> Tensor:
-    """Wrap a primitive's result; keep its parents and VJP when a gradient may be needed."""
+    """Wrap a primitive's result; keep its parents and VJP when a gradient may be needed.
+
+    ``vjp(g, out)`` maps the gradient of the result (and the result itself) to one
+    gradient per parent, None for a parent that needs none.
+    """
     out = Tensor.__new__(Tensor)
     out.data = data
     out.grad = None
@@ -464,6 +374,25 @@ def record(
     out._parents = ()
     out._vjp = None
     return out
+
+
+def record_many(
+    datas: Sequence[np.ndarray],
+    parents: tuple[Tensor, ...],
+    vjp: Callable[[list], tuple],
+    op: str,
+) -> list[Tensor]:
+    """Wrap the several results of one primitive (split, the LSTM and GRU cells).
+
+    A hidden hub node (``data`` None) holds the parents; result k passes its gradient to
+    the hub's slot k, and the hub calls ``vjp(grads)`` once, with None for the results
+    that received no gradient.
+    """
+    hub = record(None, parents, lambda grads, hub: vjp(grads), op)  # type: ignore[arg-type]
+    if not hub.requires_grad:
+        return [record(data, (), None, op) for data in datas]  # type: ignore[arg-type]
+    return [record(data, (hub,), lambda g, out, k=k: ((k, len(datas), g),), op)
+            for k, data in enumerate(datas)]
 
 
 from . import ops  # noqa: E402  (operators above call into ops at run time)

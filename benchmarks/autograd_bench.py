@@ -1,6 +1,6 @@
 """The autograd engine against PyTorch on the CPU: forward + backward, median time per call.
 
-    python benchmarks/autograd_bench.py [--rounds 7] [--phase-seconds 0.25] [--threads 1]
+    python benchmarks/autograd_bench.py [--rounds 7] [--phase-seconds 0.25] [--threads N]
 
 Cases (all forward + backward, float32, the same expression in both libraries):
 
@@ -12,7 +12,8 @@ Cases (all forward + backward, float32, the same expression in both libraries):
 
 Timing is benchmarks/harness.py's: the script re-executes itself with the glibc malloc
 settings (without them torch's conv time swings by up to 2×) and ``--threads``
-BLAS/OpenMP threads for both libraries; ours and torch alternate for ``--rounds`` rounds,
+BLAS/OpenMP threads for both libraries (by default once at 1 thread and once at the
+machine default, merged into one table); ours and torch alternate for ``--rounds`` rounds,
 each timed phase preceded by a 0.3 s pause and one untimed call and lasting about
 ``--phase-seconds``. The table gives the median time per call over all rounds and the
 median over rounds of the per-round ratio ours/torch. Gradients are reset to None before
@@ -110,32 +111,20 @@ def cases(values: dict, lib: SimpleNamespace) -> dict[str, Callable[[], None]]:
     return {"tiny": tiny, "mlp": mlp, "conv": conv, "conv_weight": conv_weight}
 
 
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.1f} µs"
-    return f"{seconds * 1e3:.2f} ms"
-
-
 def main() -> None:
     values = draw_values(np.random.default_rng(0))
     theirs = cases(values, torch_library()) if torch is not None else None
     rows = harness.compare(cases(values, ours_library()), theirs, ARGS.rounds,
                            ARGS.phase_seconds)
-
     labels = {key: (label, target) for key, label, target in CASES}
-    cells = [[labels[row.name][0], format_seconds(row.ours_seconds),
-              format_seconds(row.torch_seconds),
-              f"{row.ratio:.2f}×" if row.ratio is not None else "—", labels[row.name][1]]
-             for row in rows]
+    for row in rows:
+        row.name = labels[row.name][0]
     versions = f"NumPy {np.__version__}"
     if torch is not None:
         versions += f", torch {torch.__version__}"
-    print(f"autograd vs torch CPU — {versions}, {ARGS.threads} thread(s), "
-          f"{ARGS.rounds} alternating rounds, medians\n")
-    print(harness.markdown_table(
-        ["case", "ours (median)", "torch (median)", "ratio ours/torch", "target"], cells))
+    harness.report(ARGS, f"autograd vs torch CPU, forward + backward — {versions}, "
+                         f"{ARGS.rounds} alternating rounds, medians; note: target ratio",
+                   rows, notes={label: target for label, target in labels.values()})
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from minigen.train import build_optimizers  # noqa: E402
 
 RUNS = [  # (registry name, label, hyper-parameter overrides)
     ("autoencoder", "autoencoder (MLP)", {}),
-    ("autoencoder", "autoencoder (conv 16-32)", {"conv": True, "hidden": [16, 32]}),
+    ("conv_autoencoder", "autoencoder (conv 16-32)", {}),
     ("autoencoder", "autoencoder (MLP, MAE)", {"loss": "mae"}),
     ("denoising_autoencoder", "denoising AE (mask 25%)", {}),
     ("denoising_autoencoder", "denoising AE (gauss σ=0.2)",

@@ -1,13 +1,15 @@
 """minigen.nn.LSTM against torch.nn.LSTM on the CPU: forward + backward of output.sum().
 
-    python benchmarks/lstm_bench.py [--rounds 7] [--phase-seconds 0.25] [--threads 1]
+    python benchmarks/lstm_bench.py [--rounds 7] [--phase-seconds 0.25] [--threads N]
 
 Sequence 64, batch 32, input 128, hidden 128, float32, one layer, torch's weights copied
 from ours; also forward only, without recording a graph. Timing is benchmarks/harness.py's:
 glibc malloc settings applied by re-exec, ``--threads`` BLAS threads for both libraries,
 both in this process alternating for ``--rounds`` rounds, each timed phase preceded by a
-0.3 s pause and one untimed call. It prints a Markdown table of median milliseconds per
-call and the median of the per-round ratios. Needs torch.
+0.3 s pause and one untimed call; by default at 1 thread and at the machine default, in
+one Markdown table of median time per call and the median of the per-round ratios. The
+peak-memory rows (forward + backward at T = 64, 256, 1024) are in ``models_bench.py``.
+Needs torch.
 """
 
 from __future__ import annotations
@@ -65,13 +67,9 @@ def main() -> None:
         {"forward + backward": theirs_train, "forward only (no grad)": theirs_forward},
         ARGS.rounds, ARGS.phase_seconds)
 
-    print(f"LSTM seq {SEQUENCE}, batch {BATCH}, input {INPUT}, hidden {HIDDEN}, float32; "
-          f"{ARGS.rounds} alternating rounds × ≥ {ARGS.phase_seconds} s phases; "
-          f"{ARGS.threads} thread(s); torch {torch.__version__}, numpy {np.__version__}\n")
-    print(harness.markdown_table(
-        ["phase", "minigen (ms)", "torch (ms)", "median ratio"],
-        [[row.name, f"{1e3 * row.ours_seconds:.1f}", f"{1e3 * row.torch_seconds:.1f}",
-          f"{row.ratio:.2f}×"] for row in rows]))
+    harness.report(ARGS, f"LSTM seq {SEQUENCE}, batch {BATCH}, input {INPUT}, hidden {HIDDEN}, "
+                         f"float32; {ARGS.rounds} alternating rounds × ≥ {ARGS.phase_seconds} s "
+                         f"phases; torch {torch.__version__}, numpy {np.__version__}", rows)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from minigen.data import DATASETS
 from minigen.evaluate import evaluate
 from minigen.models.registry import REGISTRY, get_spec
 from minigen.plot import make_run_plots, plot_image_grid, plot_points_2d
+from minigen.quality import FLOOR_SUFFIX, direction
 from minigen.train import (
     HISTORY_FILE,
     METRICS_FILE,
@@ -101,10 +102,20 @@ def _format_value(value: Any) -> str:
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
-    """Metrics as an aligned two-column table."""
-    width = max((len(key) for key in metrics), default=0)
-    return "\n".join(f"  {key:<{width}}  {_format_value(value):>14}"
-                     for key, value in metrics.items())
+    """Metrics as an aligned table; a sample-quality figure shows its real-data floor and
+    which way is better (the per-class fractions stay in metrics.json)."""
+    shown = [key for key in metrics if not key.endswith(FLOOR_SUFFIX)
+             and not key.startswith("class_fraction_")]
+    width = max((len(key) for key in shown), default=0)
+    lines = []
+    for key in shown:
+        line = f"  {key:<{width}}  {_format_value(metrics[key]):>14}"
+        if key + FLOOR_SUFFIX in metrics:
+            better = {"lower": "lower is better", "higher": "higher is better",
+                      "match": "closest to real data is best"}[direction(key)]
+            line += f"   real data {_format_value(metrics[key + FLOOR_SUFFIX]):>10}   ({better})"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 # ----- subcommands ------------------------------------------------------------------
@@ -180,6 +191,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # the generator the trainer evaluated this epoch with, so the numbers are reproduced
     rng = np.random.default_rng([config["seed"], int(trainer_state.get("epoch", 0))])
     metrics = evaluate(model, x_test, conditions=conditions_of(model, test_fields), rng=rng,
+                       quality_data=config["data"],
                        **({"iwae_k": config["iwae_k"]} if "iwae_k" in config else {}))
     write_json(Path(args.run_dir) / METRICS_FILE, metrics)
     print(f"{config['model']} on the {config['data']} test split ({len(x_test)} examples):")

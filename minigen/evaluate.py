@@ -9,7 +9,12 @@ Every quantity is a mean over examples, in nats unless its name says otherwise:
 * ``elbo`` = E[ELBO(x)] ≤ E[log p(x)] and ``iwae_<k>`` = E[log (1/k) Σ_i p(x, z_i)/q(z_i|x)],
   which lies between the ELBO and log p(x) (latent-variable models);
 * whatever ``model.metrics(x, rng)`` reports, ``num_parameters`` and, for counting
-  models, ``num_free_parameters``.
+  models, ``num_free_parameters``;
+* with ``quality_data``, for a generative model: the sample-quality block of
+  ``minigen.quality`` (FD, KID, precision, recall, density, coverage, class histogram,
+  memorisation, or the 2-D mode protocol), each figure beside its real-data ``_floor``.
+  A model whose samples are Bernoulli means of binary data (the VAE family draws the
+  decoder's mean) is judged on x ~ Bernoulli(mean), drawn with ``rng``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from minigen.models.base import (
     Model,
     ReportsMetrics,
 )
+from minigen.quality import QUALITY_DATA, sample_quality
 
 DEFAULT_IWAE_K = 50
+DEFAULT_QUALITY_SAMPLES = 1000
+BINARY_DATA = ("digits-binary",)
 
 
 def _as_float(value: Any) -> float:
@@ -62,6 +70,8 @@ def evaluate(
     batch_size: int = 256,
     iwae_k: int | None = DEFAULT_IWAE_K,
     conditions: dict[str, np.ndarray] | None = None,
+    quality_data: str | None = None,
+    quality_samples: int = DEFAULT_QUALITY_SAMPLES,
 ) -> dict[str, float]:
     """Evaluate ``model`` on examples ``x`` under ``no_grad`` and in eval mode.
 
@@ -75,6 +85,8 @@ def evaluate(
     batch_size : examples per forward pass
     iwae_k : importance samples for the IWAE bound; None skips it (it costs k passes)
     conditions : the batch fields the model conditions on, each (N, ...)
+    quality_data : the data set's name; a generative model is then also judged on
+        ``quality_samples`` samples (skipped when no judge covers the data set)
 
     Returns
     -------
@@ -118,9 +130,29 @@ def evaluate(
             if isinstance(model, ReportsMetrics):
                 metrics.update({key: _as_float(value)
                                 for key, value in model.metrics(x, rng).items()})
+            if model.generative and quality_data in QUALITY_DATA:
+                metrics.update(judge_samples(model, quality_data, quality_samples, rng))
     finally:
         model.train(was_training)
     metrics["num_parameters"] = int(model.num_parameters())
     if isinstance(model, CountsFreeParameters):
         metrics["num_free_parameters"] = int(model.num_free_parameters())
     return metrics
+
+
+def judge_samples(model: Model, data_name: str, n: int, rng: np.random.Generator
+                  ) -> dict[str, float]:
+    """The sample-quality block for ``n`` samples of ``model`` (see ``minigen.quality``).
+
+    A model conditioned on labels draws class ``i mod num_classes`` for sample i and is
+    also scored on the judge's accuracy against those labels.
+    """
+    labels = None
+    given = {}
+    if "y" in model.conditions:
+        labels = np.arange(n) % int(model.num_classes)
+        given = {"y": labels}
+    samples = np.asarray(model.sample(n, rng, **given), dtype=np.float64)
+    if data_name in BINARY_DATA and not np.isin(samples, (0.0, 1.0)).all():
+        samples = (rng.random(samples.shape) < samples).astype(np.float64)  # x ~ Bern(mean)
+    return sample_quality(samples, data_name, labels=labels, rng=rng)

@@ -16,10 +16,11 @@ codes) has its second stage fitted in the last epoch, before that epoch is evalu
 saved.
 
 After every epoch the model is evaluated on the test split (the IWAE bound, which costs
-k forward passes, only after the last epoch) and a checkpoint is written, so a crash
-loses at most one epoch. All randomness (initialisation, shuffling, the
-model's noise) comes from one ``np.random.default_rng(seed)`` whose state is saved, so a
-resumed run continues with exactly the numbers an uninterrupted run would produce.
+k forward passes, and the sample-quality judge only after the last epoch) and a
+checkpoint is written, so a crash loses at most one epoch. All randomness
+(initialisation, shuffling, the model's noise) comes from one
+``np.random.default_rng(seed)`` whose state is saved, so a resumed run continues with
+exactly the numbers an uninterrupted run would produce.
 Evaluation draws from its own generator, ``default_rng([seed, epoch])``, so how a run is
 evaluated never changes how it trains.
 """
@@ -339,7 +340,8 @@ def train(
                 second_stage = {f"train_{name}": value for name, value in fitted.items()}
             metrics = evaluate(model, x_test, conditions=test_conditions,
                                rng=np.random.default_rng([config["seed"], epoch]),
-                               iwae_k=config["iwae_k"] if last else None)
+                               iwae_k=config["iwae_k"] if last else None,
+                               quality_data=config["data"] if last else None)
             history["test"].append({"epoch": epoch, "step": step, **second_stage, **metrics})
             if "loss" in metrics:
                 means["test_loss"] = metrics["loss"]
@@ -354,7 +356,7 @@ def train(
     else:
         metrics = evaluate(model, x_test, conditions=test_conditions,
                            rng=np.random.default_rng([config["seed"], 0]),
-                           iwae_k=config["iwae_k"])
+                           iwae_k=config["iwae_k"], quality_data=config["data"])
     if run_dir is not None:
         write_json(run_dir / METRICS_FILE, metrics)
         write_json(run_dir / HISTORY_FILE, history)

@@ -32,7 +32,7 @@ LAYERS: dict[str, int] = {
     "minigen.__main__": 4,
     "minigen": 4,  # the package's __init__
 }
-FAMILY_SHARED = {"minigen.models.base", "minigen.models.registry"}
+FAMILY_SHARED = {"base", "registry"}  # minigen/models/base.py and registry.py serve all
 
 
 def _module_name(path: Path) -> str:
@@ -63,13 +63,13 @@ def _imports(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom):
             base = package[:len(package) - node.level + 1] if node.level else []
             module = ".".join([*base, *([node.module] if node.module else [])])
-            names += [module] if node.module else [f"{module}.{a.name}" for a in node.names]
+            names += [f"{module}.{alias.name}" for alias in node.names]
     return [name for name in names if name.split(".")[0] in ("autograd", "minigen")]
 
 
 def _family(module: str) -> str | None:
     parts = module.split(".")
-    if parts[:2] != ["minigen", "models"] or len(parts) < 3 or module in FAMILY_SHARED:
+    if parts[:2] != ["minigen", "models"] or len(parts) < 3 or parts[2] in FAMILY_SHARED:
         return None
     return parts[2]
 

@@ -203,12 +203,12 @@ def test_vector_models_fields_follow_their_order_and_window(tmp_path: Path) -> N
     from minigen.models.autoregressive.nade import NADE
     rng = np.random.default_rng(0)
     raster = np.arange(16).reshape(4, 4)
-    nade = plot.receptive_field(NADE((1, 4, 4), rng=rng, hidden_size=5), (2, 1))
+    nade = plot.receptive_field(NADE((1, 4, 4), rng=rng, hidden=5), (2, 1))
     np.testing.assert_array_equal(nade == plot.INFLUENCES, raster < 9)  # the whole past
     fvsbn = plot.receptive_field(FVSBN((1, 4, 4), rng=rng, window=3), (2, 2))
     np.testing.assert_array_equal(fvsbn == plot.INFLUENCES, (raster >= 7) & (raster < 10))
     np.testing.assert_array_equal(fvsbn == plot.BLIND, raster < 7)  # AR(3) misses the rest
-    made = MADE((1, 4, 4), rng=rng, hidden_sizes=[32], num_masks=1, ordering="random")
+    made = MADE((1, 4, 4), rng=rng, hidden=[32], num_masks=1, ordering="random")
     roles = plot.receptive_field(made, (1, 1))
     rank = np.argsort(made.order).reshape(4, 4)  # when each pixel is generated
     assert not np.isin(plot.LEAK, roles)
@@ -235,7 +235,7 @@ def _tiny(name: str):
     rng = np.random.default_rng(0)
     if name == "rbm":
         from minigen.models.energy.rbm import RBM
-        return RBM((1, 4, 4), rng=rng, num_hidden=3)
+        return RBM((1, 4, 4), rng=rng, hidden=3)
     if name == "gsn":
         from minigen.models.energy.gsn import GSN
         return GSN((1, 4, 4), rng=rng, hidden=[8])

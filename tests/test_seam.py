@@ -141,3 +141,45 @@ def test_a_self_training_model_declares_players_and_steps_each_alone() -> None:
     assert not np.array_equal(model.left.weight.data, left_before)
     np.testing.assert_array_equal(model.right.weight.data, right_before)  # bit-identical
     assert all(p.grad is None for p in model.parameters())
+
+
+# Each optional method is reached only through the capability that declares it, so a model
+# that defines the method without declaring the capability would silently lose a figure.
+CAPABILITY_OF_METHOD = {
+    "log_prob": "ExplicitDensity", "logits": "Autoregressive", "complete": "Completes",
+    "elbo": "LatentVariable", "iwae": "LatentVariable", "encode": "Encoder",
+    "reconstruct": "Reconstructs", "train_step": "TrainsItself", "fit_prior": "SecondStage",
+    "metrics": "ReportsMetrics", "num_free_parameters": "CountsFreeParameters",
+    "chain": "ChainSampler", "denoise": "Denoiser", "codes": "DiscreteCodes",
+    "sample_prior": "PriorSampler",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_optional_method_a_model_defines_is_declared(name: str) -> None:
+    import minigen.models.base as base
+
+    model_class = get_spec(name).model_class()
+    undeclared = [method for method, capability in CAPABILITY_OF_METHOD.items()
+                  if callable(getattr(model_class, method, None))
+                  and not issubclass(model_class, getattr(base, capability))]
+    assert not undeclared, f"{name} defines {undeclared} without declaring the capability"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_constructor_defaults_agree_with_the_registry(name: str) -> None:
+    import inspect
+
+    spec = get_spec(name)
+    signature = inspect.signature(spec.model_class().__init__)
+    disagree = {}
+    for key, value in spec.hparams.items():
+        parameter = signature.parameters.get(key)
+        if parameter is None or parameter.default is inspect.Parameter.empty:
+            continue
+        default = parameter.default
+        same = (list(default) == list(value) if isinstance(default, (tuple, list))
+                and isinstance(value, (tuple, list)) else default == value)
+        if not same:
+            disagree[key] = (default, value)
+    assert not disagree, f"{name}: constructor default vs registry {disagree}"

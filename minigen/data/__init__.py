@@ -11,16 +11,20 @@ from collections.abc import Callable
 
 import numpy as np
 
+from minigen.checks import check_choice
+
 from .bars_and_stripes import (
     bars_and_stripes_log_prob,
     bars_and_stripes_patterns,
     num_bars_and_stripes,
     sample_bars_and_stripes,
 )
-from .digits import DIGITS_SHA256, check_choice, dequantize, load_digits
+from .digits import DIGITS_SHA256, dequantize, load_digits
 from .loader import DataLoader
 from .mnist import load_mnist, read_idx, write_idx
 from .toy2d import (
+    MODE_PROTOCOL_MIXTURES,
+    ModeMixture,
     assign_to_centers,
     grid_centers,
     grid_of_gaussians,
@@ -36,6 +40,8 @@ __all__ = [
     "DATASETS",
     "DIGITS_SHA256",
     "DataLoader",
+    "MODE_PROTOCOL_MIXTURES",
+    "ModeMixture",
     "assign_to_centers",
     "bars_and_stripes_log_prob",
     "bars_and_stripes_patterns",
@@ -74,10 +80,15 @@ def _take_split(points: np.ndarray, labels: np.ndarray, num_train: int, split: s
     return points, labels
 
 
-def _toy2d_with_modes(centers: np.ndarray, split: str) -> Arrays:
+def _toy2d_with_modes(centers: np.ndarray, split: str, std: float = 0.02) -> Arrays:
     rng = np.random.default_rng(SYNTHETIC_SEED)
-    points, modes = isotropic_mixture(TOY2D_TRAIN + TOY2D_TEST, rng, centers, std=0.02)
+    points, modes = isotropic_mixture(TOY2D_TRAIN + TOY2D_TEST, rng, centers, std=std)
     return _take_split(points, modes, TOY2D_TRAIN, split)
+
+
+def _mode_protocol_set(name: str, split: str) -> Arrays:
+    mixture = MODE_PROTOCOL_MIXTURES[name]
+    return _toy2d_with_modes(mixture.centers, split, mixture.std)
 
 
 def _toy2d_unlabelled(sampler: Callable, split: str) -> Arrays:
@@ -107,6 +118,8 @@ _LOADERS: dict[str, Callable[[str, np.random.Generator | None], Arrays]] = {
     "mnist-binary": lambda split, rng: load_mnist(split, view="binary"),
     "ring": lambda split, rng: _toy2d_with_modes(ring_centers(), split),
     "grid": lambda split, rng: _toy2d_with_modes(grid_centers(), split),
+    "ring-pacgan": lambda split, rng: _mode_protocol_set("ring-pacgan", split),
+    "grid-pacgan": lambda split, rng: _mode_protocol_set("grid-pacgan", split),
     "moons": lambda split, rng: _toy2d_unlabelled(two_moons, split),
     "swissroll": lambda split, rng: _toy2d_unlabelled(swiss_roll, split),
     "bars-and-stripes-3": lambda split, rng: _bars_and_stripes(3, split),
@@ -128,7 +141,10 @@ def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -
         "mnist", "mnist-binary": ``load_mnist`` (never downloads; call
         ``load_mnist(download=True)`` once first);
         "ring", "grid", "moons", "swissroll": a fixed draw (seed 0) of the 2-D set with
-        default parameters, 4,000 train then 1,000 test points;
+        default parameters (ring: radius 2, grid: {−4,…,4}², σ = 0.02), 4,000 train then
+        1,000 test points;
+        "ring-pacgan", "grid-pacgan": the same for the mode-collapse protocol's mixtures
+        (``MODE_PROTOCOL_MIXTURES``: ring of 8, radius 1, σ = 0.01; 5×5 grid, σ = 0.05);
         "bars-and-stripes-3", "bars-and-stripes-4": a fixed sample (seed 0) of 2,000
         train then 500 test images.
     split : "train", "test" or "all" (train followed by test)
@@ -137,7 +153,7 @@ def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -
     Returns
     -------
     x : images (N, 1, H, W) float32, or points (N, 2) float64 for the 2-D sets
-    labels : (N,) int64: the class, the mixture component for "ring" and "grid",
+    labels : (N,) int64: the class, the mixture component for the ring and grid sets,
         zeros where there is none
     """
     check_choice("name", name, DATASETS)

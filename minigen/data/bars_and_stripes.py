@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from minigen.checks import check_rng
+
 
 def _check_grid_size(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -87,8 +89,7 @@ def sample_bars_and_stripes(
     -------
     (num, 1, n, n) array of ``dtype`` in {0, 1}
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    check_rng("sample_bars_and_stripes", rng)
     if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 0:
         raise ValueError(f"num must be an int >= 0; got {num!r}")
     patterns = bars_and_stripes_patterns(n)

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Sequence
 from importlib import resources
 
 import numpy as np
+
+from minigen.checks import check_choice, check_rng
 
 DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
 DIGITS_FILENAME = "digits.csv.gz"
@@ -47,12 +48,6 @@ VIEWS = ("grey", "unit", "signed", "binary")
 
 # Parsed once per process: (pixels (1797, 64) uint8, labels (1797,) int64).
 _parsed_digits: tuple[np.ndarray, np.ndarray] | None = None
-
-
-def check_choice(argument: str, value: object, choices: Sequence[str]) -> None:
-    """Raise a ValueError naming ``argument``, its ``value`` and the valid ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{argument} must be one of {tuple(choices)}; got {value!r}")
 
 
 def grey_to_view(grey: np.ndarray, view: str, max_grey: int, dtype=np.float32) -> np.ndarray:
@@ -151,8 +146,7 @@ def dequantize(x_grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     -------
     (...) array, float64 for integer input, otherwise the input's floating dtype.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    check_rng("dequantize", rng)
     levels = np.asarray(x_grey)
     if levels.size and (
         np.any(levels != np.round(levels)) or levels.min() < 0 or levels.max() > MAX_GREY

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .digits import VIEWS, check_choice, grey_to_view
+from minigen.checks import check_choice
+
+from .digits import VIEWS, grey_to_view
 
 MNIST_BASE_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 MNIST_FILES = {

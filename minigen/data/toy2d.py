@@ -7,11 +7,17 @@ The mixtures (ring, grid) come with their centres, so mode coverage can be measu
 ``assign_to_centers(samples, ring_centers())`` gives each sample its nearest mode.
 A 10-mode ring, the usual adversarial-autoencoder prior, is
 ``ring_of_gaussians(n, rng, modes=10)`` or ``mixture_of_gaussians_2d(n, rng)``.
+
+``MODE_PROTOCOL_MIXTURES`` holds the two mixtures of the mode-collapse protocol of VEEGAN
+(Srivastava et al. 2017) and PacGAN (Lin et al. 2018), with exactly their parameters:
+a ring of 8 Gaussians of radius 1 and σ = 0.01, and a 5×5 grid of Gaussians at
+{−4, −2, 0, 2, 4}² with σ = 0.05. ``minigen.quality`` scores samples against them.
 """
 
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -124,6 +130,33 @@ def grid_of_gaussians(
     (n, 2) float64
     """
     return isotropic_mixture(n, rng, grid_centers(side, spacing), std)[0]
+
+
+@dataclass(frozen=True)
+class ModeMixture:
+    """An equal-weight isotropic Gaussian mixture whose modes are counted.
+
+    Attributes
+    ----------
+    centers : (K, 2) the means
+    std : σ of every component, per coordinate
+    """
+
+    centers: np.ndarray
+    std: float
+
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 2) float64 points and (n,) int64 the mode each came from."""
+        return isotropic_mixture(n, rng, self.centers, self.std)
+
+
+# The VEEGAN/PacGAN protocol's two mixtures, named as ``minigen.data.get_dataset`` names them.
+MODE_PROTOCOL_MIXTURES = {
+    # PacGAN: means (cos 2πk/8, sin 2πk/8), variance 10⁻⁴.
+    "ring-pacgan": ModeMixture(ring_centers(modes=8, radius=1.0), std=0.01),
+    # PacGAN: means (−4 + 2i, −4 + 2j), i, j = 0..4, variance 0.0025.
+    "grid-pacgan": ModeMixture(grid_centers(side=5, spacing=2.0), std=0.05),
+}
 
 
 def mixture_of_gaussians_2d(

@@ -13,8 +13,10 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
+from minigen.nn.losses import bernoulli_log_likelihood
 
-from .distribution import Distribution, as_parameters, check_rng, sample_shape_of, value_tensor
+from .distribution import Distribution, as_parameters, sample_shape_of, value_tensor
 
 
 class Bernoulli(Distribution):
@@ -41,7 +43,7 @@ class Bernoulli(Distribution):
     def log_prob(self, value: Any) -> Tensor:
         """log p(x) = x·l − softplus(l).  value : broadcastable with batch_shape."""
         x = value_tensor("Bernoulli.log_prob", value, self.dtype, self.batch_shape)
-        return x * self.logits - ag.softplus(self.logits)  # x·l − log(1 + e^l)
+        return bernoulli_log_likelihood(x, self.logits)  # x·l − log(1 + e^l)
 
     def entropy(self) -> Tensor:
         # H = −p log p − (1−p) log(1−p) = softplus(l) − p·l

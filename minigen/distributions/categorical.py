@@ -11,8 +11,9 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
-from .distribution import Distribution, as_parameters, check_rng, sample_shape_of
+from .distribution import Distribution, as_parameters, sample_shape_of
 
 
 class Categorical(Distribution):

@@ -73,15 +73,6 @@ def broadcast_shapes(owner: str, **shapes: tuple[int, ...]) -> tuple[int, ...]:
         raise ValueError(f"{owner}: shapes do not broadcast together: {listed}") from None
 
 
-def check_rng(owner: str, rng: Any) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"{owner}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
-
-
 def sample_shape_of(owner: str, sample_shape: Any) -> tuple[int, ...]:
     shape = (sample_shape,) if isinstance(sample_shape, (int, np.integer)) else sample_shape
     try:

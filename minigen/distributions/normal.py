@@ -17,12 +17,12 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
 from .distribution import (
     Distribution,
     as_parameters,
     broadcast_shapes,
-    check_rng,
     sample_shape_of,
     value_tensor,
 )

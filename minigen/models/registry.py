@@ -94,9 +94,14 @@ _SPECS: list[ModelSpec] = [
               epochs=20, batch_size=64, lr=2e-3),
     # Autoencoders are not generative (sample raises); they learn codes and reconstructions.
     ModelSpec("autoencoder", "latent", "minigen.models.latent.autoencoder:Autoencoder",
-              "plain autoencoder 64-128-16 (MLP; conv=True for the conv variant), MSE on "
-              "sigmoid outputs; manifold learning, no sampling",
-              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse", "conv": False},
+              "plain autoencoder 64-128-16 (MLP), MSE on sigmoid outputs; manifold learning, "
+              "no sampling",
+              "digits", {"hidden": [128], "latent_dim": 16, "loss": "mse"},
+              epochs=100, batch_size=64, lr=3e-3),
+    ModelSpec("conv_autoencoder", "latent", "minigen.models.latent.autoencoder:ConvAutoencoder",
+              "convolutional autoencoder: two stride-2 convs (16, 32 channels) to a 16-d code "
+              "and transposed convs back; MSE; no sampling",
+              "digits", {"hidden": [16, 32], "latent_dim": 16, "loss": "mse"},
               epochs=100, batch_size=64, lr=3e-3),
     ModelSpec("stacked_autoencoder", "latent",
               "minigen.models.latent.stacked_autoencoder:StackedAutoencoder",
@@ -128,14 +133,14 @@ _SPECS: list[ModelSpec] = [
               "digits-binary", {"window": None}, epochs=30, batch_size=32, lr=1e-2),
     ModelSpec("nade", "autoregressive", "minigen.models.autoregressive.nade:NADE",
               "NADE: one sigmoid hidden layer shared by all conditionals, O(DH) per image",
-              "digits-binary", {"hidden_size": 100}, epochs=60, batch_size=32, lr=5e-3),
+              "digits-binary", {"hidden": 100}, epochs=60, batch_size=32, lr=5e-3),
     ModelSpec("rnade", "autoregressive", "minigen.models.autoregressive.rnade:RNADE",
               "real-valued NADE: a mixture of Gaussians per conditional (density, nats)",
-              "digits-dequantized", {"hidden_size": 50, "num_components": 5},
+              "digits-dequantized", {"hidden": 50, "num_components": 5},
               epochs=60, batch_size=32, lr=5e-3),
     ModelSpec("made", "autoregressive", "minigen.models.autoregressive.made:MADE",
               "masked MLP; 8 random orderings cycled in training, evaluated as their mixture",
-              "digits-binary", {"hidden_sizes": [500], "num_masks": 8, "ordering": "random"},
+              "digits-binary", {"hidden": [500], "num_masks": 8, "ordering": "random"},
               epochs=100, batch_size=32, lr=2e-3),
     # --- autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN) ----------------
     # Sizes, lr, batch and epochs chosen on a validation split (300 of the 1,497 training
@@ -168,7 +173,7 @@ _SPECS: list[ModelSpec] = [
     # --- energy-based models: minigen/models/energy/ ------------------------------------
     ModelSpec("rbm", "energy", "minigen.models.energy.rbm:RBM",
               "binary RBM 64x16 trained by CD-1; exact log Z by enumerating 2^16 hidden states",
-              "digits-binary", {"num_hidden": 16, "cd_steps": 1, "persistent": False},
+              "digits-binary", {"hidden": 16, "cd_steps": 1, "persistent": False},
               epochs=50, batch_size=64, lr=0.1,
               players={"rbm": PlayerSettings(optimizer="sgd", momentum=0.5)}),
     ModelSpec("gsn", "energy", "minigen.models.energy.gsn:GSN",
@@ -188,16 +193,6 @@ _SPECS: list[ModelSpec] = [
               epochs=150, batch_size=64, lr=1e-3,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
-    # WGAN-GP (Gulrajani et al. 2017): n_critic = 5 critic steps per generator step.
-    ModelSpec("wgan-gp", "adversarial", "minigen.models.adversarial.gan:GAN",
-              "WGAN-GP: the MLP GAN with a Wasserstein critic, gradient penalty lambda = 10 "
-              "and 5 critic steps per generator step",
-              "digits-signed", {"latent_dim": 16, "hidden": [256, 256],
-                                "discriminator_hidden": [256, 256], "loss": "wasserstein",
-                                "gradient_penalty_weight": 10.0, "output": "tanh"},
-              epochs=100, batch_size=64, lr=5e-4,
-              players={"generator": PlayerSettings(betas=(0.5, 0.9)),
-                       "discriminator": PlayerSettings(betas=(0.5, 0.9), steps=5)}),
     ModelSpec("dcgan", "adversarial", "minigen.models.adversarial.dcgan:DCGAN",
               "DCGAN scaled to 8x8: transposed convs + BatchNorm + ReLU + tanh generator, "
               "strided convs + LeakyReLU 0.2 discriminator, N(0, 0.02) weights",

@@ -40,16 +40,11 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from minigen.checks import check_rng
 from minigen.models.base import CountsFreeParameters, ExplicitDensity, TrainsItself
 from minigen.nn import Parameter
 
 MAX_TABLE_PIXELS = 20  # 2^20 − 1 ≈ 10^6 entries; every extra pixel doubles the table
-
-
-def _check_rng(rng: Any, name: str) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{name}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def _check_table_size(num_pixels: int, name: str) -> None:
@@ -172,7 +167,7 @@ class JointTable(_CountingModel):
                  smoothing: float = 0.0) -> None:
         super().__init__(data_shape, smoothing)
         _check_table_size(self.num_pixels, "JointTable")
-        rng = _check_rng(rng, "JointTable")
+        rng = check_rng("JointTable", rng)
         weights = rng.standard_exponential(2**self.num_pixels)
         self.register_buffer("probs", weights / weights.sum())  # a Dirichlet(1) draw
         self._reset_counts()
@@ -202,7 +197,7 @@ class JointTable(_CountingModel):
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, *data_shape) float32 binary images drawn from the table."""
-        states = _check_rng(rng, "JointTable.sample").choice(len(self.probs), size=n,
+        states = check_rng("JointTable.sample", rng).choice(len(self.probs), size=n,
                                                             p=self.probs)
         bits = (states[:, None] >> np.arange(self.num_pixels - 1, -1, -1)) & 1
         return self._unflatten(bits)
@@ -223,7 +218,7 @@ class ChainRuleTables(_CountingModel):
                  smoothing: float = 0.0) -> None:
         super().__init__(data_shape, smoothing)
         _check_table_size(self.num_pixels, "ChainRuleTables")
-        rng = _check_rng(rng, "ChainRuleTables")
+        rng = check_rng("ChainRuleTables", rng)
         self.register_buffer("probs_one", rng.uniform(size=2**self.num_pixels - 1))
         self._reset_counts()
 
@@ -263,7 +258,7 @@ class ChainRuleTables(_CountingModel):
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, *data_shape) float32: pixels drawn in order, each from its conditional."""
-        rng = _check_rng(rng, "ChainRuleTables.sample")
+        rng = check_rng("ChainRuleTables.sample", rng)
         bits = np.zeros((n, self.num_pixels), dtype=np.int64)
         context = np.zeros(n, dtype=np.int64)
         for i in range(self.num_pixels):
@@ -278,9 +273,9 @@ class IndependentBernoulli(_CountingModel):
     formula_text = "n"
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
-                 smoothing: float = 0.0) -> None:
+                 smoothing: float = 1.0) -> None:
         super().__init__(data_shape, smoothing)
-        rng = _check_rng(rng, "IndependentBernoulli")
+        rng = check_rng("IndependentBernoulli", rng)
         self.register_buffer("probs_one", rng.uniform(size=self.num_pixels))
         self._reset_counts()
 
@@ -308,7 +303,7 @@ class IndependentBernoulli(_CountingModel):
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, *data_shape) float32, every pixel drawn on its own."""
-        rng = _check_rng(rng, "IndependentBernoulli.sample")
+        rng = check_rng("IndependentBernoulli.sample", rng)
         return self._unflatten((rng.uniform(size=(n, self.num_pixels)) < self.probs_one) * 1)
 
 
@@ -322,9 +317,9 @@ class MarkovChain(_CountingModel):
     formula_text = "2n - 1"
 
     def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator,
-                 smoothing: float = 0.0) -> None:
+                 smoothing: float = 1.0) -> None:
         super().__init__(data_shape, smoothing)
-        rng = _check_rng(rng, "MarkovChain")
+        rng = check_rng("MarkovChain", rng)
         self.register_buffer("first", rng.uniform(size=1))
         self.register_buffer("transition", rng.uniform(size=(self.num_pixels - 1, 2)))
         self._reset_counts()
@@ -364,7 +359,7 @@ class MarkovChain(_CountingModel):
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, *data_shape) float32: the chain run from pixel 0 along the row-major order."""
-        rng = _check_rng(rng, "MarkovChain.sample")
+        rng = check_rng("MarkovChain.sample", rng)
         bits = np.zeros((n, self.num_pixels), dtype=np.int64)
         bits[:, 0] = rng.uniform(size=n) < self.first[0]
         for i in range(1, self.num_pixels):
@@ -390,7 +385,7 @@ class RGBPixelJoint(_CountingModel):
             raise ValueError(f"RGBPixelJoint: levels must be >= 1, got {levels}")
         self.levels = int(levels)
         self.outcomes = self.levels**3
-        weights = _check_rng(rng, "RGBPixelJoint").standard_exponential(self.outcomes)
+        weights = check_rng("RGBPixelJoint", rng).standard_exponential(self.outcomes)
         self.register_buffer("probs", weights / weights.sum())  # a Dirichlet(1) draw
         self._reset_counts()
 
@@ -429,7 +424,7 @@ class RGBPixelJoint(_CountingModel):
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, 3) int64 colours drawn from the table."""
-        rng = _check_rng(rng, "RGBPixelJoint.sample")
+        rng = check_rng("RGBPixelJoint.sample", rng)
         colours = rng.choice(self.outcomes, size=n, p=self.probs)
         return np.stack([colours // self.levels**2, colours // self.levels % self.levels,
                          colours % self.levels], axis=1)

@@ -5,24 +5,23 @@ from .attention import MultiheadAttention, causal_mask, scaled_dot_product_atten
 from .dropout import Dropout, dropout
 from .ema import ExponentialMovingAverage
 from .embedding import Embedding
-from .layers import Conv2d, ConvTranspose2d, Flatten, Linear, uniform_init
+from .layers import Conv2d, ConvTranspose2d, Flatten, Linear, mlp, uniform_init
 from .masked import MaskedLinear, made_masks
-from .masked_conv import MaskedConv2d, influence_map, skew, unskew
-from .mlp import mlp
+from .masked_conv import MaskedConv2d, PixelLogitHead, influence_map, skew, unskew
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
-from .quantize import VectorQuantizer
+from .quantize import EMAVectorQuantizer, VectorQuantizer
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from .tied import TiedLinear
 
 __all__ = [
-    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU", "Embedding",
+    "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU",
+    "EMAVectorQuantizer", "Embedding",
     "ExponentialMovingAverage", "Flatten", "GRU", "GRUCell", "Identity", "LSTM", "LSTMCell",
-    "LayerNorm", "LeakyReLU",
-    "Linear", "MaskedConv2d", "MaskedLinear", "Module", "MultiheadAttention", "Parameter",
+    "LayerNorm", "LeakyReLU", "Linear", "MaskedConv2d", "MaskedLinear", "Module",
+    "MultiheadAttention", "Parameter", "PixelLogitHead",
     "RNN", "RNNCell", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softplus", "Tanh",
     "TiedLinear", "VectorQuantizer", "causal_mask", "dropout", "gru_step", "influence_map",
-    "lstm_step", "made_masks", "rnn_step", "scaled_dot_product_attention", "skew",
+    "lstm_step", "made_masks", "mlp", "rnn_step", "scaled_dot_product_attention", "skew",
     "uniform_init", "unskew",
-    "mlp",
 ]

@@ -20,8 +20,9 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
-from .layers import Linear, _check_rng, uniform_init
+from .layers import Linear, uniform_init
 from .module import Module, Parameter
 
 
@@ -113,7 +114,7 @@ class MultiheadAttention(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        _check_rng(rng, "MultiheadAttention")
+        check_rng("MultiheadAttention", rng)
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(
                 f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of "

@@ -13,6 +13,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
 from .module import Module
 
@@ -32,11 +33,8 @@ def dropout(x: Any, p: float, rng: np.random.Generator | None, training: bool = 
     p = _check_p(p)
     if not training or p == 0.0:
         return x
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "dropout in training mode needs rng, a numpy.random.Generator, to draw its mask "
-            f"(got {type(rng).__name__}); call module.eval() for deterministic evaluation"
-        )
+    check_rng("dropout", rng, "; dropout in training mode needs rng to draw its mask (or "
+              "call module.eval() for deterministic evaluation)")
     if p == 1.0:
         return x * np.zeros(x.shape, dtype=x.dtype)
     keep = rng.random(x.shape) >= p
@@ -48,6 +46,8 @@ class Dropout(Module):
 
     ``forward(x, rng)`` : x of any shape -> same shape. In training mode ``rng`` is required.
     """
+
+    draws = True
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()

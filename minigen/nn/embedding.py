@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from minigen.checks import check_rng
 
-from .layers import _check_rng
 from .module import Module, Parameter
 
 
@@ -36,7 +36,7 @@ class Embedding(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        _check_rng(rng, "Embedding")
+        check_rng("Embedding", rng)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         table = rng.standard_normal((num_embeddings, embedding_dim)).astype(dtype)
         self.weight = Parameter(table)

@@ -12,8 +12,14 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
-from .module import Module, Parameter
+from .activations import ReLU
+from .module import Module, Parameter, Sequential
+
+
+def _check_rng(rng: Any, layer: str) -> np.random.Generator:
+    return check_rng(layer, rng)
 
 
 def uniform_init(
@@ -21,15 +27,6 @@ def uniform_init(
 ) -> np.ndarray:
     """U(−bound, bound) samples of ``shape``."""
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
-
-
-def _check_rng(rng: Any, layer: str) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"{layer}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
 
 
 class Linear(Module):
@@ -45,7 +42,7 @@ class Linear(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        _check_rng(rng, "Linear")
+        check_rng("Linear", rng)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / np.sqrt(in_features) if in_features else 0.0
         self.weight = Parameter(uniform_init((out_features, in_features), bound, rng, dtype))
@@ -86,7 +83,7 @@ class Conv2d(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        _check_rng(rng, "Conv2d")
+        check_rng("Conv2d", rng)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size)
         self.stride, self.padding, self.dilation = stride, padding, dilation
@@ -122,7 +119,7 @@ class ConvTranspose2d(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        _check_rng(rng, "ConvTranspose2d")
+        check_rng("ConvTranspose2d", rng)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size)
         self.stride, self.padding = stride, padding
@@ -158,3 +155,14 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def mlp(widths: list[int], rng: np.random.Generator) -> Module:
+    """Linear layers between consecutive ``widths``, ReLU between them (not after the last):
+    ``mlp([64, 256, 32])`` is Linear(64, 256), ReLU, Linear(256, 32)."""
+    layers: list[Module] = []
+    for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(Linear(width_in, width_out, rng=rng))
+        if index < len(widths) - 2:
+            layers.append(ReLU())
+    return Sequential(*layers)

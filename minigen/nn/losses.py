@@ -44,6 +44,38 @@ def bce_with_logits(logits: Tensor, target: float | Any) -> Tensor:
     return (ag.softplus(logits) - logits * target).mean()
 
 
+def _per_example_sum(per_pixel: Tensor) -> Tensor:
+    """Σ over every non-batch axis, mean over the batch."""
+    return per_pixel.reshape(per_pixel.shape[0], -1).sum(axis=1).mean()
+
+
+def _target_like(logits: Tensor, x: Any, loss: str) -> Tensor:
+    target = ag.as_tensor(np.asarray(x.data if isinstance(x, Tensor) else x, dtype=logits.dtype))
+    if target.shape != logits.shape:
+        raise ValueError(f"{loss}: x has shape {target.shape} but logits have shape "
+                         f"{logits.shape}; they must match")
+    return target
+
+
+def bce_reconstruction(logits: Tensor, x: Any) -> Tensor:
+    """Σ_d −[x_d log σ(l_d) + (1 − x_d) log(1 − σ(l_d))], mean over the batch (x in [0, 1])."""
+    return _per_example_sum(-bernoulli_log_likelihood(_target_like(logits, x, "bce"), logits))
+
+
+def mse_reconstruction(logits: Tensor, x: Any) -> Tensor:
+    """Σ_d (σ(l_d) − x_d)², mean over the batch: squared error of the image x̂ = σ(l)."""
+    return _per_example_sum((ag.sigmoid(logits) - _target_like(logits, x, "mse")) ** 2)
+
+
+def mae_reconstruction(logits: Tensor, x: Any) -> Tensor:
+    """Σ_d |σ(l_d) − x_d|, mean over the batch: absolute error of the image x̂ = σ(l)."""
+    return _per_example_sum(ag.abs(ag.sigmoid(logits) - _target_like(logits, x, "mae")))
+
+
+RECONSTRUCTION_LOSSES: dict[str, Callable[[Tensor, Any], Tensor]] = {
+    "bce": bce_reconstruction, "mse": mse_reconstruction, "mae": mae_reconstruction}
+
+
 def _mean_square(values: Tensor) -> Tensor:
     return (values * values).mean()
 

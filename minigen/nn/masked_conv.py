@@ -108,6 +108,22 @@ class PixelCNNResidualBlock(Module):
         return h + self.expand(ag.relu(inner))
 
 
+class PixelLogitHead(Module):
+    """The output of every pixel model: logits = W₂ ⋆ ReLU(W₁ ⋆ ReLU(h)) with 1×1 kernels.
+
+    A 1×1 convolution mixes channels at one position only, so it keeps the causality of
+    the features it reads. channels -> channels -> one logit per pixel.
+    """
+
+    def __init__(self, channels: int, *, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.hidden = Conv2d(channels, channels, 1, rng=rng)
+        self.output = Conv2d(channels, 1, 1, rng=rng)
+
+    def forward(self, h: Tensor) -> Tensor:
+        return self.output(ag.relu(self.hidden(ag.relu(h))))
+
+
 def shift_down(x: Any, rows: int = 1) -> Tensor:
     """out[..., r, :] = x[..., r − rows, :], zeros in the first ``rows`` rows. x : (N, C, H, W)."""
     x = ag.as_tensor(x)

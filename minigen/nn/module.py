@@ -35,6 +35,8 @@ class Module:
     never trained (e.g. BatchNorm running statistics, MADE masks).
     """
 
+    draws: bool = False  # True: forward(x, rng) draws random numbers (Dropout, containers)
+
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
@@ -174,7 +176,13 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied in order; ``Sequential(a, b)[0] is a``."""
+    """Modules applied in order; ``Sequential(a, b)[0] is a``.
+
+    ``forward(x, rng)`` hands ``rng`` to every module that draws (``draws = True``: Dropout,
+    nested containers), so a Dropout inside a container works in training mode.
+    """
+
+    draws = True
 
     def __init__(self, *modules: Module) -> None:
         super().__init__()
@@ -187,7 +195,7 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Any, rng: np.random.Generator | None = None) -> Any:
         for module in self._modules.values():
-            x = module(x)
+            x = module(x, rng) if module.draws else module(x)
         return x

@@ -45,8 +45,8 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.checks import check_rng
 
-from .layers import _check_rng
 from .module import Module, Parameter
 
 
@@ -137,20 +137,20 @@ class Quantized:
 
 
 class VectorQuantizer(Module):
-    """Nearest-neighbour quantisation of the last axis against a codebook of K vectors.
+    """Nearest-neighbour quantisation of the last axis against a codebook of K vectors,
+    the codebook learned by gradient (its codebook loss ‖sg(z_e) − e‖²).
 
     Parameters
     ----------
     num_embeddings : K, the number of codes
     embedding_dim : D, the length of each code
     rng : draws the initial codebook, U(−1/K, 1/K) per entry
-    ema : update the codebook by moving averages (buffers) instead of by gradient
-    decay : γ of the moving averages
-    eps : ε of the Laplace smoothing
 
-    ``weight : (K, D)`` is a Parameter, or with ``ema`` a buffer that ``forward`` updates in
-    training mode (``module.train()``) only.
+    ``weight : (K, D)`` is a Parameter. :class:`EMAVectorQuantizer` moves the codebook by
+    moving averages instead.
     """
+
+    codebook_by_gradient = True  # the owner adds codebook_loss to its objective
 
     def __init__(
         self,
@@ -158,29 +158,20 @@ class VectorQuantizer(Module):
         embedding_dim: int,
         *,
         rng: np.random.Generator,
-        ema: bool = False,
-        decay: float = 0.99,
-        eps: float = 1e-5,
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        _check_rng(rng, "VectorQuantizer")
+        check_rng("VectorQuantizer", rng)
         if num_embeddings < 1 or embedding_dim < 1:
             raise ValueError(f"VectorQuantizer: num_embeddings and embedding_dim must be >= 1, "
                              f"got {num_embeddings}, {embedding_dim}")
-        if not 0 <= decay < 1:
-            raise ValueError(f"VectorQuantizer: decay must be in [0, 1), got {decay}")
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        self.ema, self.decay, self.eps = bool(ema), float(decay), float(eps)
         bound = 1.0 / self.num_embeddings
         codebook = rng.uniform(-bound, bound, (self.num_embeddings, self.embedding_dim))
-        codebook = codebook.astype(dtype)
-        if self.ema:
-            self.register_buffer("weight", codebook)
-            self.register_buffer("cluster_size", np.ones(self.num_embeddings, dtype=dtype))
-            self.register_buffer("embed_sum", codebook.copy())
-        else:
-            self.weight = Parameter(codebook)
+        self._set_up_codebook(codebook.astype(dtype))
+
+    def _set_up_codebook(self, codebook: np.ndarray) -> None:
+        self.weight = Parameter(codebook)
 
     @property
     def codebook(self) -> np.ndarray:
@@ -192,37 +183,80 @@ class VectorQuantizer(Module):
         M ≥ K (data-dependent initialisation: every code starts where some data is)."""
         z = np.asarray(z.data if isinstance(z, Tensor) else z).reshape(-1, self.embedding_dim)
         chosen = rng.choice(len(z), self.num_embeddings, replace=len(z) < self.num_embeddings)
-        codebook = z[chosen].astype(self.codebook.dtype)
-        if self.ema:
-            self.weight, self.embed_sum = codebook, codebook * self.cluster_size[:, None]
-        else:
-            self.weight.data = codebook
+        self._set_codebook(z[chosen].astype(self.codebook.dtype))
+
+    def _set_codebook(self, codebook: np.ndarray) -> None:
+        self.weight.data = codebook
 
     def lookup(self, indices: Any) -> Tensor:
-        """e_k for integer codes: (...) -> (..., D); recorded when the codebook is a Parameter."""
-        indices = np.asarray(indices)
-        if isinstance(self.weight, Parameter):
-            return self.weight[indices]
-        return Tensor(self.codebook[indices])
+        """e_k for integer codes: (...) -> (..., D), recorded (the codebook is a Parameter)."""
+        return self.weight[np.asarray(indices)]
+
+    def _after_lookup(self, z_e: Tensor, indices: np.ndarray) -> None:
+        """Nothing: a gradient codebook moves with the optimiser."""
 
     def forward(self, z_e: Any) -> Quantized:
-        """Quantise z_e : (..., D); in EMA training mode also move the codebook."""
+        """Quantise z_e : (..., D)."""
         z_e = ag.as_tensor(z_e)
         if z_e.ndim < 1 or z_e.shape[-1] != self.embedding_dim:
-            raise ValueError(f"VectorQuantizer: z_e must be (..., {self.embedding_dim}), got "
-                             f"shape {z_e.shape}")
+            raise ValueError(f"{type(self).__name__}: z_e must be (..., {self.embedding_dim}), "
+                             f"got shape {z_e.shape}")
         indices = nearest_code(z_e.data, self.codebook)  # k* = argmin_k ‖z_e − e_k‖²
         codes = self.lookup(indices)
-        if self.ema and self.training:  # after the lookup: this batch sees the old codes
-            flat = z_e.data.reshape(-1, self.embedding_dim)
-            self.cluster_size, self.embed_sum, self.weight = (
-                array.astype(self.codebook.dtype) for array in ema_codebook_update(
-                    self.cluster_size, self.embed_sum, flat, indices.ravel(), self.decay,
-                    self.eps))
+        self._after_lookup(z_e, indices)  # after the lookup: this batch sees the old codes
         codebook_loss = ((Tensor(z_e.data) - codes) ** 2).sum(axis=-1)  # ‖sg(z_e) − e‖²
         commitment_loss = ((z_e - Tensor(codes.data)) ** 2).sum(axis=-1)  # ‖z_e − sg(e)‖²
         quantized = straight_through(z_e, codes)  # z_e + sg(z_q − z_e)
         return Quantized(quantized, indices, codebook_loss, commitment_loss)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}, ema={self.ema}"
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class EMAVectorQuantizer(VectorQuantizer):
+    """The VQ-VAE-2 / appendix variant: the codebook follows exponential moving averages of
+    the vectors assigned to each code (see the module docstring), in training mode only.
+
+    decay : γ of the moving averages;  eps : ε of the Laplace smoothing. ``weight : (K, D)``
+    is a buffer that ``forward`` updates in training mode (``module.train()``).
+    """
+
+    codebook_by_gradient = False
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        *,
+        rng: np.random.Generator,
+        decay: float = 0.99,
+        eps: float = 1e-5,
+        dtype: Any = np.float32,
+    ) -> None:
+        if not 0 <= decay < 1:
+            raise ValueError(f"EMAVectorQuantizer: decay must be in [0, 1), got {decay}")
+        super().__init__(num_embeddings, embedding_dim, rng=rng, dtype=dtype)
+        self.decay, self.eps = float(decay), float(eps)
+
+    def _set_up_codebook(self, codebook: np.ndarray) -> None:
+        self.register_buffer("weight", codebook)
+        self.register_buffer("cluster_size", np.ones(len(codebook), dtype=codebook.dtype))
+        self.register_buffer("embed_sum", codebook.copy())
+
+    def _set_codebook(self, codebook: np.ndarray) -> None:
+        self.weight, self.embed_sum = codebook, codebook * self.cluster_size[:, None]
+
+    def lookup(self, indices: Any) -> Tensor:
+        """e_k for integer codes: (...) -> (..., D), constants (no gradient reaches a buffer)."""
+        return Tensor(self.codebook[np.asarray(indices)])
+
+    def _after_lookup(self, z_e: Tensor, indices: np.ndarray) -> None:
+        if self.training:
+            flat = z_e.data.reshape(-1, self.embedding_dim)
+            self.cluster_size, self.embed_sum, self.weight = (
+                array.astype(self.codebook.dtype) for array in ema_codebook_update(
+                    self.cluster_size, self.embed_sum, flat, indices.ravel(), self.decay,
+                    self.eps))
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, decay={self.decay}"

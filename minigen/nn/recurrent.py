@@ -14,11 +14,12 @@ so every step computes W_hh h with two C-contiguous arrays (BLAS's fast case; 10
 here than h Wᵀ on rows). Inputs are transposed on the way in and outputs on the way out;
 the public shapes are torch's.
 
-The sequence layers feed each time step's input projection W_ih x_t + b_ih to the same
-step functions the cells use. The projections are made one step at a time rather than in
-one (T·N, in) matmul sliced per step: with this engine, slicing a step out of a big Tensor
-costs a full-size gradient per step in the backward pass (O(T²) memory traffic), which
-measured slower than T small matmuls.
+The sequence layers project every time step's input at once, W_ih [x_1 … x_T] + b_ih as
+one (G·H, in) @ (in, T·N) matmul, and ``ag.unstack`` hands each step its (G·H, N) slice:
+the backward pass concatenates the T slice gradients once (O(T) memory traffic; slicing
+with indexing would add a full-size gradient per step, O(T²)). Each step then runs the
+same step function the cells use; the LSTM and GRU steps are the engine's fused
+``lstm_cell`` and ``gru_cell`` primitives (one recorded op instead of about fifteen).
 """
 
 from __future__ import annotations
@@ -75,11 +76,7 @@ def lstm_step(
     ``state`` is (h, c); returns (h', c').
     """
     h, c = state
-    gates = x_gates + _hidden_gates(h, weight_hh, bias_hh)
-    i, f, g, o = ag.split(gates, 4, axis=0)
-    i, f, g, o = ag.sigmoid(i), ag.sigmoid(f), ag.tanh(g), ag.sigmoid(o)
-    c = f * c + i * g  # c' = f ⊙ c + i ⊙ g
-    return o * ag.tanh(c), c  # h' = o ⊙ tanh(c')
+    return ag.lstm_cell(x_gates + _hidden_gates(h, weight_hh, bias_hh), c, axis=0)
 
 
 def gru_step(
@@ -95,12 +92,7 @@ def gru_step(
     b_hn sits inside the reset product, so ``x_gates`` must not include b_hh.
     """
     (h,) = state
-    x_r, x_z, x_n = ag.split(x_gates, 3, axis=0)
-    h_r, h_z, h_n = ag.split(_hidden_gates(h, weight_hh, bias_hh), 3, axis=0)
-    r = ag.sigmoid(x_r + h_r)
-    z = ag.sigmoid(x_z + h_z)
-    n = ag.tanh(x_n + r * h_n)
-    return (n + z * (h - n),)  # (1 − z) ⊙ n + z ⊙ h
+    return (ag.gru_cell(x_gates, _hidden_gates(h, weight_hh, bias_hh), h, axis=0),)
 
 
 # ----------------------------------------------------------------------------------------
@@ -327,8 +319,8 @@ class _RecurrentLayer(Module):
                      for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     # ----- input and state checks ----------------------------------------------------
-    def _columns(self, input: Any) -> tuple[list[Tensor], bool]:
-        """Split the input into per-step columns (input_size, N); also say if batched."""
+    def _sequence(self, input: Any) -> tuple[Tensor, bool]:
+        """The input as (L, input_size, N): one column per example at each step."""
         name = type(self).__name__
         x = ag.as_tensor(input)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -344,10 +336,7 @@ class _RecurrentLayer(Module):
             x = x.transpose(1, 0, 2)
         if x.shape[0] == 0:
             raise ValueError(f"{name}: the input sequence is empty (shape {x.shape})")
-        columns = x.transpose(0, 2, 1)  # (L, input_size, N)
-        if not columns.requires_grad:  # a constant: copy once so each step is contiguous
-            columns = Tensor(np.ascontiguousarray(columns.data))
-        return [columns[t] for t in range(columns.shape[0])], batched
+        return x.transpose(0, 2, 1), batched
 
     def _initial_states(self, hx: Any, batch: int, batched: bool) -> list[State]:
         """One state tuple per (layer, direction), each tensor (H, N)."""
@@ -372,47 +361,49 @@ class _RecurrentLayer(Module):
         return [tuple(part[k] for part in states) for k in range(count)]
 
     # ----- the recurrence ------------------------------------------------------------
-    def _run_direction(self, inputs: list[Tensor], state: State, layer: int,
-                       suffix: str) -> tuple[list[Tensor], State]:
+    def _run_direction(self, sequence: Tensor, state: State, layer: int,
+                       suffix: str) -> tuple[Tensor, State]:
+        """sequence (L, in, N) -> every step's h (L, H, N) and the final state."""
         weight_ih, weight_hh, bias_ih, bias_hh = self._weights(layer, suffix)
         bias_x, bias_h = _biases(bias_ih, bias_hh, self._fold)
-        steps = range(len(inputs) - 1, -1, -1) if suffix else range(len(inputs))
-        outputs: list[Tensor] = [None] * len(inputs)  # type: ignore[list-item]
+        length, features, batch = sequence.shape
+        # W_ih [x_1 … x_L] (+ b) for every step in one matmul, then one (G·H, N) per step
+        columns = sequence.transpose(1, 0, 2).reshape(features, length * batch)
+        projected = weight_ih @ columns
+        if bias_x is not None:
+            projected = projected + bias_x
+        x_gates = ag.unstack(projected.reshape(-1, length, batch), axis=1)
+        steps = range(length - 1, -1, -1) if suffix else range(length)
+        outputs: list[Tensor] = [None] * length  # type: ignore[list-item]
         for t in steps:
-            x_gates = weight_ih @ inputs[t]  # W_ih x_t (+ b), one step at a time
-            if bias_x is not None:
-                x_gates = x_gates + bias_x
-            state = self._step(x_gates, state, weight_hh, bias_h)
+            state = self._step(x_gates[t], state, weight_hh, bias_h)
             outputs[t] = state[0]
-        return outputs, state
+        return ag.stack(outputs, axis=0), state
 
     def forward(self, input: Any, hx: Any = None,
                 rng: np.random.Generator | None = None) -> tuple[Tensor, Any]:
-        inputs, batched = self._columns(input)
-        batch = inputs[0].shape[1]
-        initial = self._initial_states(hx, batch, batched)
+        sequence, batched = self._sequence(input)
+        initial = self._initial_states(hx, sequence.shape[2], batched)
         finals: list[State] = []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0:
-                inputs = [dropout(x, self.dropout, rng, self.training) for x in inputs]
+                sequence = dropout(sequence, self.dropout, rng, self.training)
             directions = []
             for d, suffix in enumerate(self._suffixes()):
                 state = initial[layer * self.num_directions + d]
-                outputs, final = self._run_direction(inputs, state, layer, suffix)
+                outputs, final = self._run_direction(sequence, state, layer, suffix)
                 directions.append(outputs)
                 finals.append(final)
-            inputs = (directions[0] if len(directions) == 1
-                      else [ag.concat(pair, axis=0) for pair in zip(*directions)])
-        return self._pack(inputs, finals, batched)
+            sequence = directions[0] if len(directions) == 1 else ag.concat(directions, axis=1)
+        return self._pack(sequence, finals, batched)
 
-    def _pack(self, outputs: list[Tensor], finals: list[State],
+    def _pack(self, sequence: Tensor, finals: list[State],
               batched: bool) -> tuple[Tensor, Any]:
         """Back to torch's layouts: output (L, N, D·H) or (N, L, D·H), h_n (D·layers, N, H)."""
-        stacked = ag.stack(outputs, axis=0)  # (L, D·H, N)
-        if not batched:
-            output = stacked.reshape(stacked.shape[0], stacked.shape[1])
+        if not batched:  # sequence is (L, D·H, N)
+            output = sequence.reshape(sequence.shape[0], sequence.shape[1])
         else:
-            output = stacked.transpose((2, 0, 1) if self.batch_first else (0, 2, 1))
+            output = sequence.transpose((2, 0, 1) if self.batch_first else (0, 2, 1))
         last = []
         for k in range(self._num_states):
             h_n = ag.stack([final[k] for final in finals], axis=0)  # (D·layers, H, N)

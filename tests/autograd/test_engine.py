@@ -36,6 +36,19 @@ def test_intermediates_are_collectable_after_backward():
     assert alive() is None
 
 
+def test_backward_through_unstack_builds_no_full_size_gradient_per_slice(monkeypatch):
+    """A sequence layer unstacks T steps: T zero-filled full-size gradients (getitem's
+    scatter_add) would be O(T²) memory traffic; one concatenation of the slices is O(T)."""
+    full_size_gradients = []
+    scatter_add = ag.ops.scatter_add
+    monkeypatch.setattr(ag.ops, "scatter_add",
+                        lambda *args: full_size_gradients.append(1) or scatter_add(*args))
+    x = ag.Tensor(np.ones((64, 3, 5)), requires_grad=True)
+    ag.stack([s * 2.0 for s in ag.unstack(x, axis=1)]).sum().backward()
+    assert not full_size_gradients
+    np.testing.assert_array_equal(x.grad, np.full(x.shape, 2.0))
+
+
 def test_retained_graph_keeps_intermediates_alive():
     """The weakref check above can fail: with retain_graph the output still holds them."""
     x = ag.Tensor(np.ones(3), requires_grad=True)
@@ -208,12 +221,13 @@ def test_grad_of_an_intermediate_tensor():
 
 def square_with_half_vjp(x: ag.Tensor) -> ag.Tensor:
     """x² with a wrong VJP (x·g instead of 2x·g)."""
-    return record(x.data**2, (x,), lambda g: (g * x,), "wrong_square")
+    return record(x.data**2, (x,), lambda g, out: (g * x,), "wrong_square")
 
 
 def square_with_frozen_vjp(x: ag.Tensor) -> ag.Tensor:
     """x² whose VJP is right but computed outside the graph, so not differentiable."""
-    return record(x.data**2, (x,), lambda g: (ag.Tensor(2 * x.data * g.data),), "frozen_square")
+    return record(x.data**2, (x,), lambda g, out: (ag.Tensor(2 * x.data * g.data),),
+                  "frozen_square")
 
 
 def test_gradcheck_rejects_a_wrong_vjp_naming_input_index_and_values():

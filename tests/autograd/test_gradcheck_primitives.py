@@ -240,6 +240,19 @@ def test_split_gradient_matches_finite_differences(data, shape, seed):
     check(pieces_weighted, normal(np.random.default_rng(seed), shape))
 
 
+@given(data=st.data(), shape=nonscalar_shapes, seed=seeds)
+def test_unstack_with_unused_slices_gradient_matches_finite_differences(data, shape, seed):
+    """Slices that reach no output get a zero gradient from the one concatenating VJP."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    used = data.draw(st.sets(st.integers(0, shape[axis] - 1), min_size=1), label="used")
+
+    def used_slices_weighted(t):
+        slices = ag.unstack(t, axis)
+        return ag.stack([slices[i] * (i + 1) for i in sorted(used)])
+
+    check(used_slices_weighted, normal(np.random.default_rng(seed), shape))
+
+
 @given(data=st.data(), shape=nonscalar_shapes, value=st.floats(-2, 2), seed=seeds)
 def test_pad_gradient_matches_finite_differences(data, shape, value, seed):
     widths = [data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2))) for _ in shape]
@@ -305,3 +318,33 @@ def test_avg_pool2d_gradient_matches_finite_differences(s, seed):
        seed=seeds)
 def test_upsample_nearest_gradient_matches_finite_differences(shape, scale, seed):
     check(lambda t: ag.upsample_nearest(t, scale), normal(np.random.default_rng(seed), shape))
+
+
+def cell_case(data: st.DataObject, blocks: int, seed: int) -> tuple:
+    """Gate pre-activations with ``blocks`` blocks along a drawn axis, and one block's state."""
+    shape = data.draw(nonscalar_shapes, label="block shape")
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    gate_shape = list(shape)
+    gate_shape[axis] *= blocks
+    rng = np.random.default_rng(seed)
+    return rng, axis, tuple(gate_shape), shape
+
+
+@pytest.mark.parametrize("used", ["both", "hidden", "cell"])
+@given(data=st.data(), seed=seeds)
+def test_lstm_cell_gradient_matches_finite_differences(data, used, seed):
+    """Either result may go unused: its gradient arrives as None and counts as zero."""
+    rng, axis, gate_shape, shape = cell_case(data, 4, seed)
+    pick = {"both": lambda h, c: h * 2.0 + c, "hidden": lambda h, c: h, "cell": lambda h, c: c}
+
+    def cell_results(gates, c):
+        return pick[used](*ag.lstm_cell(gates, c, axis))
+
+    check(cell_results, normal(rng, gate_shape), normal(rng, shape))
+
+
+@given(data=st.data(), seed=seeds)
+def test_gru_cell_gradient_matches_finite_differences(data, seed):
+    rng, axis, gate_shape, shape = cell_case(data, 3, seed)
+    check(lambda x_gates, h_gates, h: ag.gru_cell(x_gates, h_gates, h, axis),
+          normal(rng, gate_shape), normal(rng, gate_shape), normal(rng, shape))

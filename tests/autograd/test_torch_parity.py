@@ -236,6 +236,16 @@ def test_concat_stack_split_match_torch(data, shape, pieces, seed):
                   [arrays[0]], rng)
 
 
+@given(data=st.data(), shape=nonscalar_shapes, seed=seeds)
+def test_unstack_matches_torch_unbind(data, shape, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    rng = np.random.default_rng(seed)
+    assert_parity(lambda t: ag.stack([p * (i + 1) for i, p in enumerate(ag.unstack(t, axis))]),
+                  lambda t: torch.stack([p * (i + 1) for i, p in
+                                         enumerate(torch.unbind(t, axis))]),
+                  [normal(rng, shape)], rng)
+
+
 @given(data=st.data(), shape=nonscalar_shapes, value=st.floats(-2, 2), seed=seeds)
 def test_pad_matches_torch(data, shape, value, seed):
     widths = [data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2))) for _ in shape]
@@ -375,3 +385,32 @@ def test_gradient_penalty_double_backward_matches_torch(name, seed):
         # unset where torch stores zeros.
         ours_grad = np.zeros(mine.shape) if mine.grad is None else mine.grad
         np.testing.assert_allclose(ours_grad, reference.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def torch_lstm_cell(gates, c, axis):
+    i, f, g, o = torch.chunk(gates, 4, axis)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def torch_gru_cell(x_gates, h_gates, h, axis):
+    x_r, x_z, x_n = torch.chunk(x_gates, 3, axis)
+    h_r, h_z, h_n = torch.chunk(h_gates, 3, axis)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return (1 - z) * n + z * h
+
+
+@given(data=st.data(), seed=seeds)
+def test_fused_lstm_and_gru_cells_match_torch_equations(data, seed):
+    shape = data.draw(nonscalar_shapes, label="block shape")
+    axis = data.draw(st.integers(0, len(shape) - 1), label="axis")
+    rng = np.random.default_rng(seed)
+    gates4 = normal(rng, shape[:axis] + (4 * shape[axis],) + shape[axis + 1:])
+    gates3 = normal(rng, shape[:axis] + (3 * shape[axis],) + shape[axis + 1:])
+    assert_parity(lambda g, c: ag.concat(ag.lstm_cell(g, c, axis), axis),
+                  lambda g, c: torch.cat(torch_lstm_cell(g, c, axis), axis),
+                  [gates4, normal(rng, shape)], rng)
+    assert_parity(lambda x, hg, h: ag.gru_cell(x, hg, h, axis),
+                  lambda x, hg, h: torch_gru_cell(x, hg, h, axis),
+                  [gates3, normal(rng, gates3.shape), normal(rng, shape)], rng)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import autograd as ag
-from minigen.nn import Dropout, Embedding, Sequential, dropout
+from minigen.nn import Dropout, Embedding, Linear, Sequential, dropout
 
 RNG = np.random.default_rng
 
@@ -118,3 +118,16 @@ def test_dropout_extremes_and_bad_probabilities():
     assert Dropout(0.3)(x, RNG(0)).dtype == np.float32
     with pytest.raises(ValueError, match="p must be a probability"):
         Dropout(1.5)
+
+
+def test_dropout_inside_a_container_gets_the_rng_in_training_mode():
+    net = Sequential(Linear(4, 8, rng=np.random.default_rng(0)), Dropout(0.5),
+                     Sequential(Dropout(0.5)))
+    x = np.ones((3, 4), np.float32)
+    first = net(x, np.random.default_rng(1)).data
+    again = net(x, np.random.default_rng(1)).data
+    other = net(x, np.random.default_rng(2)).data
+    np.testing.assert_array_equal(first, again)  # the rng decides the masks
+    assert not np.array_equal(first, other)
+    net.eval()
+    np.testing.assert_array_equal(net(x).data, net(x, np.random.default_rng(3)).data)

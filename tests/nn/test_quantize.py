@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import autograd as ag
 from minigen.nn import Linear
 from minigen.nn.quantize import (
+    EMAVectorQuantizer,
     VectorQuantizer,
     code_perplexity,
     code_usage,
@@ -140,7 +141,7 @@ def test_ema_update_on_a_hand_computed_example():
 
 def test_ema_quantizer_moves_codes_in_training_mode_only():
     rng = np.random.default_rng(0)
-    quantizer = VectorQuantizer(2, 1, rng=rng, ema=True, decay=0.5, eps=0.0).astype(np.float64)
+    quantizer = EMAVectorQuantizer(2, 1, rng=rng, decay=0.5, eps=0.0).astype(np.float64)
     quantizer.weight = np.array([[0.0], [1.0]])
     quantizer.embed_sum = np.array([[0.0], [1.0]])
     z = np.array([[0.2], [0.4], [3.0]])
@@ -164,7 +165,7 @@ def test_quantizer_names_the_expected_shape():
 @pytest.mark.parametrize("ema", [False, True])
 def test_initialise_from_puts_every_code_on_a_given_vector(ema):
     rng = np.random.default_rng(0)
-    quantizer = VectorQuantizer(5, 3, rng=rng, ema=ema)
+    quantizer = (EMAVectorQuantizer if ema else VectorQuantizer)(5, 3, rng=rng)
     z = rng.standard_normal((4, 6, 3)).astype(np.float32)
     quantizer.initialise_from(z, rng)
     flat = z.reshape(-1, 3)

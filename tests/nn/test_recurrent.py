@@ -219,6 +219,36 @@ def test_two_layer_bidirectional_gradcheck(kind):
     ag.gradcheck(run, [x, *state, *module.parameters()])
 
 
+@pytest.mark.parametrize("kind", sorted(CELLS))
+def test_cell_second_order_gradcheck(kind):
+    """The fused lstm_cell/gru_cell VJPs recompute in Tensor ops under create_graph."""
+    rng = RNG(9)
+    cell = CELLS[kind](2, 2, rng=rng, dtype=np.float64)
+    x = ag.Tensor(rng.standard_normal((2, 2)), requires_grad=True)
+    state = _flat(_hidden(kind, rng, (2, 2)))
+
+    def run(x, *tensors):
+        hx = tuple(tensors) if kind == "LSTM" else tensors[0]
+        return ag.concat(_flat(cell(x, hx)), axis=1)
+
+    ag.gradcheck(run, [x, *state], order=2)
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_layer_backward_adds_no_full_size_gradient_per_time_step(kind, monkeypatch):
+    """Each step's input slice comes from one unstack, not indexing: O(T) backward memory."""
+    full_size_gradients = []
+    scatter_add = ag.ops.scatter_add
+    monkeypatch.setattr(ag.ops, "scatter_add",
+                        lambda *args: full_size_gradients.append(1) or scatter_add(*args))
+    module = LAYERS[kind](3, 4, num_layers=2, bidirectional=True, rng=RNG(10))
+    x = ag.Tensor(RNG(11).standard_normal((16, 2, 3)).astype(np.float32), requires_grad=True)
+    output, _ = module(x)
+    output.sum().backward()
+    assert not full_size_gradients
+    assert x.grad.shape == x.shape
+
+
 # ----- parity with torch -------------------------------------------------------------------
 
 

@@ -50,10 +50,21 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.models.base import TrainsItself
-from minigen.nn import LeakyReLU, Parameter, ReLU, Sequential, Tanh, mlp
+from minigen.nn import LeakyReLU, Linear, Module, Parameter, Sequential, Tanh, mlp
 from minigen.nn.losses import GAN_LOSSES, gan_loss, gradient_penalty
 
 OUTPUTS = ("tanh", "linear")
+
+
+def leaky_mlp(widths: list[int], rng: np.random.Generator) -> Sequential:
+    """``nn.mlp`` with LeakyReLU(0.2) instead of ReLU between the Linear layers (the
+    discriminators' activation since DCGAN)."""
+    layers: list[Module] = []
+    for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(Linear(int(width_in), int(width_out), rng=rng))
+        if index < len(widths) - 2:
+            layers.append(LeakyReLU(0.2))
+    return Sequential(*layers)
 
 
 def as_model_input(x: Any, data_shape: tuple[int, ...], dtype: np.dtype, owner: str) -> Tensor:
@@ -102,10 +113,10 @@ class GAN(TrainsItself):
         self.setup_game(data_shape, latent_dim, loss, pack, gradient_penalty_weight,
                         condition_dim)
         self.output = output
-        generator = mlp([self.latent_dim + self.condition_dim, *hidden, self.data_dim], rng, ReLU)
+        generator = mlp([self.latent_dim + self.condition_dim, *hidden, self.data_dim], rng)
         self.generator = Sequential(*generator, *([Tanh()] if output == "tanh" else []))
-        self.discriminator = mlp([self.pack * (self.data_dim + self.condition_dim),
-                                  *discriminator_hidden, 1], rng, partial(LeakyReLU, 0.2))
+        self.discriminator = leaky_mlp([self.pack * (self.data_dim + self.condition_dim),
+                                        *discriminator_hidden, 1], rng)
 
     def setup_game(self, data_shape: tuple[int, ...], latent_dim: int, loss: str, pack: int,
                    gradient_penalty_weight: float, condition_dim: int) -> None:

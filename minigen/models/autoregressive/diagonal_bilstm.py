@@ -53,6 +53,7 @@ from minigen.models.autoregressive.base import AutoregressiveImageModel
 from minigen.nn import Conv2d, Module, Sequential
 from minigen.nn.masked_conv import (
     MaskedConv2d,
+    PixelLogitHead,
     shift_down,
     shift_right,
     skew,
@@ -136,8 +137,7 @@ class DiagonalBiLSTM(AutoregressiveImageModel):
         self.layers = Sequential(
             *[DiagonalBiLSTMLayer(channels, rng=rng) for _ in range(num_layers)]
         )
-        self.hidden = Conv2d(channels, channels, 1, rng=rng)
-        self.output = Conv2d(channels, 1, 1, rng=rng)
+        self.head = PixelLogitHead(channels, rng=rng)
 
     def logits(self, x: Any) -> Tensor:
         """l_ij from x_<ij only. x : (N, 1, H, W) -> (N, 1, H, W)."""
@@ -145,4 +145,4 @@ class DiagonalBiLSTM(AutoregressiveImageModel):
         u = self.layers[0](u)  # from here on, strictly before (i, j)
         for index in range(1, len(self.layers)):
             u = u + self.layers[index](u)  # residual connection between layers
-        return self.output(ag.relu(self.hidden(ag.relu(u))))
+        return self.head(u)

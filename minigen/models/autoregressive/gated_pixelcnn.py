@@ -43,7 +43,7 @@ import autograd as ag
 from autograd import Tensor
 from minigen.models.autoregressive.base import AutoregressiveImageModel
 from minigen.nn import Conv2d, Module, Sequential
-from minigen.nn.masked_conv import shift_down
+from minigen.nn.masked_conv import PixelLogitHead, shift_down
 
 
 def gate(pre_activation: Tensor) -> Tensor:
@@ -127,8 +127,7 @@ class GatedPixelCNN(AutoregressiveImageModel):
         layers += [GatedLayer(channels, channels, kernel_size, "B", rng=rng)
                    for _ in range(num_layers - 1)]
         self.layers = Sequential(*layers)
-        self.hidden = Conv2d(channels, channels, 1, rng=rng)
-        self.output = Conv2d(channels, 1, 1, rng=rng)
+        self.head = PixelLogitHead(channels, rng=rng)
 
     def logits(self, x: Any) -> Tensor:
         """l_ij from x_<ij only. x : (N, 1, H, W) -> (N, 1, H, W)."""
@@ -137,4 +136,4 @@ class GatedPixelCNN(AutoregressiveImageModel):
         for index in range(1, len(self.layers)):
             v, h_update = self.layers[index](v, h)
             h = h + h_update  # residual horizontal stack
-        return self.output(ag.relu(self.hidden(ag.relu(h))))
+        return self.head(h)

@@ -59,7 +59,7 @@ class MADE(AutoregressiveVectorModel, ReportsMetrics):
     ----------
     data_shape : one example's shape, (1, H, W) or (D,)
     rng : draws the initial weights and the seed of the masks
-    hidden_sizes : widths of the hidden layers (any number, including none)
+    hidden : widths of the hidden layers (any number, including none)
     num_masks : K, the number of mask sets cycled in training and averaged in log_prob
     ordering : "natural" (raster) or "random" (one random ordering per mask set)
     """
@@ -69,34 +69,34 @@ class MADE(AutoregressiveVectorModel, ReportsMetrics):
         data_shape: tuple[int, ...],
         *,
         rng: np.random.Generator,
-        hidden_sizes: Sequence[int] = (500,),
-        num_masks: int = 1,
-        ordering: str = "natural",
+        hidden: Sequence[int] = (500,),
+        num_masks: int = 8,
+        ordering: str = "random",
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        hidden_sizes = [int(size) for size in hidden_sizes]
-        if any(size < 1 for size in hidden_sizes):
-            raise ValueError(f"MADE: hidden_sizes must be ints >= 1, got {hidden_sizes}")
+        widths = [int(size) for size in hidden]
+        if any(size < 1 for size in widths):
+            raise ValueError(f"MADE: hidden must be ints >= 1, got {hidden}")
         if isinstance(num_masks, bool) or int(num_masks) != num_masks or num_masks < 1:
             raise ValueError(f"MADE: num_masks must be an int >= 1, got {num_masks!r}")
         if ordering not in ("natural", "random"):
             raise ValueError(f"MADE: ordering must be 'natural' or 'random', got {ordering!r}")
         self.set_data_shape(data_shape)
-        self.hidden_sizes, self.num_masks, self.ordering = hidden_sizes, int(num_masks), ordering
-        sizes = [self.num_dims, *hidden_sizes, self.num_dims]
+        self.hidden, self.num_masks, self.ordering = widths, int(num_masks), ordering
+        sizes = [self.num_dims, *widths, self.num_dims]
         self.layers = Sequential(*[MaskedLinear(a, b, rng=rng, dtype=dtype)
                                    for a, b in zip(sizes, sizes[1:])])
         # The K degree sets come from their own seeded stream, kept as buffers.
         self.register_buffer("mask_seed", np.array(rng.integers(2**62), dtype=np.int64))
         mask_rng = np.random.default_rng(int(self.mask_seed))
-        inputs, hidden = [], [[] for _ in hidden_sizes]
+        inputs, degrees_per_layer = [], [[] for _ in widths]
         for _ in range(self.num_masks):
             inputs.append(ordering_degrees(self.num_dims, ordering, mask_rng))
-            for layer, degrees in enumerate(hidden_degrees(inputs[-1], hidden_sizes, mask_rng)):
-                hidden[layer].append(degrees)
+            for layer, degrees in enumerate(hidden_degrees(inputs[-1], widths, mask_rng)):
+                degrees_per_layer[layer].append(degrees)
         self.register_buffer("input_degrees", np.stack(inputs))  # (K, D) positions 1..D
-        for layer, degrees in enumerate(hidden):
+        for layer, degrees in enumerate(degrees_per_layer):
             self.register_buffer(f"hidden_degrees{layer}", np.stack(degrees))  # (K, H_l)
         self.register_buffer("mask_index", np.array(0, dtype=np.int64))
         self.use_mask(0)
@@ -106,7 +106,7 @@ class MADE(AutoregressiveVectorModel, ReportsMetrics):
         if not 0 <= k < self.num_masks:
             raise ValueError(f"MADE.use_mask: k must be in [0, {self.num_masks}), got {k}")
         hidden = [getattr(self, f"hidden_degrees{layer}")[k]
-                  for layer in range(len(self.hidden_sizes))]
+                  for layer in range(len(self.hidden))]
         for layer, mask in zip(self.layers, made_masks(self.input_degrees[k], hidden)):
             layer.set_mask(mask)
         self.mask_index = np.array(k, dtype=np.int64)
@@ -192,5 +192,5 @@ class MADE(AutoregressiveVectorModel, ReportsMetrics):
         return samples
 
     def extra_repr(self) -> str:
-        return (f"num_dims={self.num_dims}, hidden_sizes={self.hidden_sizes}, "
+        return (f"num_dims={self.num_dims}, hidden={self.hidden}, "
                 f"num_masks={self.num_masks}, ordering={self.ordering!r}")

@@ -51,13 +51,13 @@ def hidden_preactivations(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 
 
 class NADE(AutoregressiveVectorModel):
-    """Binary NADE with ``hidden_size`` sigmoid units shared by all D conditionals.
+    """Binary NADE with ``hidden`` sigmoid units shared by all D conditionals.
 
     Parameters
     ----------
     data_shape : one example's shape, (1, H, W) or (D,)
     rng : draws the initial weights
-    hidden_size : H
+    hidden : H
     """
 
     def __init__(
@@ -65,15 +65,15 @@ class NADE(AutoregressiveVectorModel):
         data_shape: tuple[int, ...],
         *,
         rng: np.random.Generator,
-        hidden_size: int = 50,
+        hidden: int = 100,
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if isinstance(hidden_size, bool) or int(hidden_size) != hidden_size or hidden_size < 1:
-            raise ValueError(f"NADE: hidden_size must be an int >= 1, got {hidden_size!r}")
+        if isinstance(hidden, bool) or int(hidden) != hidden or hidden < 1:
+            raise ValueError(f"NADE: hidden must be an int >= 1, got {hidden!r}")
         self.set_data_shape(data_shape)
         dims = self.num_dims
-        self.hidden_size = hidden = int(hidden_size)
+        self.hidden = hidden = int(hidden)
         self.input_weight = Parameter(uniform_init((hidden, dims), 1 / np.sqrt(dims), rng, dtype))
         self.hidden_bias = Parameter(np.zeros(hidden, dtype))
         self.output_weight = Parameter(
@@ -106,4 +106,4 @@ class NADE(AutoregressiveVectorModel):
         return flat
 
     def extra_repr(self) -> str:
-        return f"num_dims={self.num_dims}, hidden_size={self.hidden_size}"
+        return f"num_dims={self.num_dims}, hidden={self.hidden}"

@@ -35,11 +35,10 @@ from typing import Any
 
 import numpy as np
 
-import autograd as ag
 from autograd import Tensor
 from minigen.models.autoregressive.base import AutoregressiveImageModel
-from minigen.nn import Conv2d, Sequential
-from minigen.nn.masked_conv import MaskedConv2d, PixelCNNResidualBlock
+from minigen.nn import Sequential
+from minigen.nn.masked_conv import MaskedConv2d, PixelCNNResidualBlock, PixelLogitHead
 
 
 class PixelCNN(AutoregressiveImageModel):
@@ -71,11 +70,10 @@ class PixelCNN(AutoregressiveImageModel):
         self.blocks = Sequential(
             *[PixelCNNResidualBlock(channels, kernel_size, rng=rng) for _ in range(num_blocks)]
         )
-        self.hidden = Conv2d(2 * channels, 2 * channels, 1, rng=rng)
-        self.output = Conv2d(2 * channels, 1, 1, rng=rng)
+        self.head = PixelLogitHead(2 * channels, rng=rng)
 
     def logits(self, x: Any) -> Tensor:
         """l_ij from x_<ij only. x : (N, 1, H, W) -> (N, 1, H, W)."""
         h = self.first(self.images(x))  # type A: the centre pixel is not seen
         h = self.blocks(h)  # type B inside: the centre feature already excludes x_ij
-        return self.output(ag.relu(self.hidden(ag.relu(h))))  # 1×1 convs keep causality
+        return self.head(h)  # 1×1 convs keep causality

@@ -52,7 +52,7 @@ class RNADE(AutoregressiveVectorModel):
     ----------
     data_shape : one example's shape, (1, H, W) or (D,)
     rng : draws the initial weights
-    hidden_size : H
+    hidden : H
     num_components : K
     rescale : learn the activity rescaling ρ_i (else ρ_i = 1)
     """
@@ -62,18 +62,18 @@ class RNADE(AutoregressiveVectorModel):
         data_shape: tuple[int, ...],
         *,
         rng: np.random.Generator,
-        hidden_size: int = 50,
+        hidden: int = 50,
         num_components: int = 5,
         rescale: bool = True,
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        for name, value in (("hidden_size", hidden_size), ("num_components", num_components)):
+        for name, value in (("hidden", hidden), ("num_components", num_components)):
             if isinstance(value, bool) or int(value) != value or value < 1:
                 raise ValueError(f"RNADE: {name} must be an int >= 1, got {value!r}")
         self.set_data_shape(data_shape)
         dims = self.num_dims
-        self.hidden_size = hidden = int(hidden_size)
+        self.hidden = hidden = int(hidden)
         self.num_components = k = int(num_components)
         self.input_weight = Parameter(uniform_init((hidden, dims), 1 / np.sqrt(dims), rng, dtype))
         self.hidden_bias = Parameter(np.zeros(hidden, dtype))
@@ -126,5 +126,5 @@ class RNADE(AutoregressiveVectorModel):
         return flat
 
     def extra_repr(self) -> str:
-        return (f"num_dims={self.num_dims}, hidden_size={self.hidden_size}, "
+        return (f"num_dims={self.num_dims}, hidden={self.hidden}, "
                 f"num_components={self.num_components}")

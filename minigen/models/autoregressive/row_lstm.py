@@ -43,7 +43,7 @@ import autograd as ag
 from autograd import Tensor
 from minigen.models.autoregressive.base import AutoregressiveImageModel
 from minigen.nn import Conv2d, Module, Sequential
-from minigen.nn.masked_conv import MaskedConv2d
+from minigen.nn.masked_conv import MaskedConv2d, PixelLogitHead
 
 
 def lstm_update(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
@@ -105,12 +105,11 @@ class RowLSTM(AutoregressiveImageModel):
         self.layers = Sequential(
             *[RowLSTMLayer(channels, kernel_size, rng=rng) for _ in range(num_layers)]
         )
-        self.hidden = Conv2d(channels, channels, 1, rng=rng)
-        self.output = Conv2d(channels, 1, 1, rng=rng)
+        self.head = PixelLogitHead(channels, rng=rng)
 
     def logits(self, x: Any) -> Tensor:
         """l_ij from x_<ij only. x : (N, 1, H, W) -> (N, 1, H, W)."""
         u = self.first(self.images(x))  # type A: the centre pixel is not seen
         for layer in self.layers:
             u = u + layer(u)  # residual connection between LSTM layers
-        return self.output(ag.relu(self.hidden(ag.relu(u))))
+        return self.head(u)

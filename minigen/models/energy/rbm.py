@@ -75,7 +75,7 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
     ----------
     data_shape : one example's shape; V = its number of entries
     rng : draws the initial weights (N(0, 0.01²)) and the persistent chains
-    num_hidden : H
+    hidden : H, the number of hidden units
     cd_steps : k, Gibbs steps per update
     persistent : PCD (chains kept across updates) instead of CD-k (chains start at data)
     num_chains : number of persistent chains
@@ -88,17 +88,17 @@ class RBM(TrainsItself, ExplicitDensity, ChainSampler, ReportsMetrics):
         data_shape: tuple[int, ...],
         *,
         rng: np.random.Generator,
-        num_hidden: int = 16,
+        hidden: int = 16,
         cd_steps: int = 1,
         persistent: bool = False,
         num_chains: int = 64,
     ) -> None:
         super().__init__()
-        if cd_steps < 1 or num_hidden < 1 or num_chains < 1:
-            raise ValueError(f"RBM: cd_steps, num_hidden and num_chains must be >= 1, got "
-                             f"{cd_steps}, {num_hidden}, {num_chains}")
+        if cd_steps < 1 or hidden < 1 or num_chains < 1:
+            raise ValueError(f"RBM: cd_steps, hidden and num_chains must be >= 1, got "
+                             f"{cd_steps}, {hidden}, {num_chains}")
         self.data_shape = tuple(int(s) for s in data_shape)
-        self.num_visible, self.num_hidden = int(np.prod(self.data_shape)), int(num_hidden)
+        self.num_visible, self.num_hidden = int(np.prod(self.data_shape)), int(hidden)
         self.cd_steps, self.persistent = int(cd_steps), bool(persistent)
         shape = (self.num_visible, self.num_hidden)
         self.weight = Parameter(rng.normal(0, 0.01, shape).astype(np.float32))  # W

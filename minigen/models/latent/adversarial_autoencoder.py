@@ -44,9 +44,10 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice, mixture_of_gaussians_2d, swiss_roll
+from minigen.checks import check_choice
+from minigen.data import mixture_of_gaussians_2d, swiss_roll
 from minigen.models.base import PriorSampler, TrainsItself
-from minigen.nn import Linear, Module, Parameter, ReLU, Sequential
+from minigen.nn import Parameter, mlp
 from minigen.nn.losses import gan_loss
 
 from .autoencoder import Autoencoder
@@ -65,7 +66,7 @@ def sample_prior(prior: str, n: int, dim: int, rng: np.random.Generator) -> np.n
 
 
 class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
-    """Autoencoder (MLP or conv, see ``autoencoder.py``) plus a discriminator on its codes.
+    """MLP autoencoder (see ``autoencoder.py``) plus a discriminator on its codes.
 
     Parameters
     ----------
@@ -73,9 +74,8 @@ class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
     rng : draws the initial weights
     latent_dim : d, the size of the code (2 for a scatter plot)
     prior : "gaussian", "mixture10" or "swissroll" (the last two need d = 2)
-    hidden : encoder widths (or conv channels); the decoder mirrors them
+    hidden : encoder widths; the decoder mirrors them
     loss : reconstruction loss "bce", "mse" or "mae" on the decoder's logits
-    conv : convolutional encoder and decoder
     discriminator_hidden : widths of the discriminator's hidden ReLU layers
 
     Players (their optimisers are built by the trainer from ``--lr`` and the registry's
@@ -91,24 +91,19 @@ class AdversarialAutoencoder(Autoencoder, TrainsItself, PriorSampler):
         *,
         rng: np.random.Generator,
         latent_dim: int = 2,
-        prior: str = "gaussian",
+        prior: str = "mixture10",
         hidden: tuple[int, ...] = (256, 256),
         loss: str = "bce",
-        conv: bool = False,
         discriminator_hidden: tuple[int, ...] = (64, 64),
     ) -> None:
         check_choice("prior", prior, PRIORS)
         if prior != "gaussian" and latent_dim != 2:
             raise ValueError(f"AdversarialAutoencoder: prior {prior!r} needs latent_dim=2, "
                              f"got {latent_dim}")
-        super().__init__(data_shape, rng=rng, hidden=hidden, latent_dim=latent_dim, loss=loss,
-                         conv=conv)
+        super().__init__(data_shape, rng=rng, hidden=hidden, latent_dim=latent_dim, loss=loss)
         self.prior = prior
-        widths = [self.latent_dim, *(int(h) for h in discriminator_hidden)]
-        layers: list[Module] = []
-        for width_in, width_out in zip(widths, widths[1:]):
-            layers += [Linear(width_in, width_out, rng=rng), ReLU()]
-        self.discriminator = Sequential(*layers, Linear(widths[-1], 1, rng=rng))  # logits d(z)
+        widths = [self.latent_dim, *(int(h) for h in discriminator_hidden), 1]
+        self.discriminator = mlp(widths, rng)  # logits d(z)
 
     def players(self) -> dict[str, list[Parameter]]:
         """reconstruction: encoder + decoder; discriminator: d; generator: the encoder."""

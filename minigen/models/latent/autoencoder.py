@@ -17,11 +17,11 @@ This is manifold learning, not a generative model (Hinton & Salakhutdinov, 2006;
 note 001): nothing says which codes are likely, so there is no distribution to sample
 from. ``sample`` raises and says so; the VAE adds the missing prior.
 
-Two architectures share the interface:
+Two architectures share the interface, one class each:
 
-* MLP (``conv=False``): x → Linear+ReLU for each width in ``hidden`` → Linear to the code;
-  the decoder mirrors it.
-* Convolutional (``conv=True``): each entry of ``hidden`` is a Conv2d(k=3, stride 2,
+* :class:`Autoencoder` (MLP): x → Linear+ReLU for each width in ``hidden`` → Linear to
+  the code; the decoder mirrors it.
+* :class:`ConvAutoencoder`: each entry of ``hidden`` is a Conv2d(k=3, stride 2,
   padding 1)+ReLU halving the image; the flattened map goes through a Linear to the code.
   The decoder mirrors it with ConvTranspose2d(k=4, stride 2, padding 1), which doubles
   the size exactly, so H and W must be divisible by 2^len(hidden).
@@ -38,32 +38,12 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 from minigen.models.base import Encoder, ReportsMetrics
 from minigen.nn import Conv2d, ConvTranspose2d, Linear, Module, Sequential
+from minigen.nn.losses import RECONSTRUCTION_LOSSES
 
-LOSSES = ("mse", "mae", "bce")
 CODE_ACTIVATIONS = ("identity", "sigmoid")
-
-
-def reconstruction_loss(logits: Tensor, x: Any, kind: str) -> Tensor:
-    """ℓ(x, σ(logits)) summed over every non-batch axis, averaged over the batch.
-
-    logits, x : (N, ...) of the same shape; kind : "mse", "mae" or "bce".
-    """
-    x = ag.as_tensor(np.asarray(x.data if isinstance(x, Tensor) else x, dtype=logits.dtype))
-    if x.shape != logits.shape:
-        raise ValueError(f"reconstruction_loss: x has shape {x.shape} but logits have shape "
-                         f"{logits.shape}; they must match")
-    if kind == "bce":
-        per_pixel = ag.softplus(logits) - x * logits  # −[x log σ(l) + (1−x) log(1−σ(l))]
-    elif kind == "mse":
-        per_pixel = (ag.sigmoid(logits) - x) ** 2  # (x̂ − x)²
-    elif kind == "mae":
-        per_pixel = ag.abs(ag.sigmoid(logits) - x)  # |x̂ − x|
-    else:
-        raise ValueError(f"reconstruction_loss: kind must be one of {LOSSES}, got {kind!r}")
-    return per_pixel.reshape(len(x), -1).sum(axis=1).mean()
 
 
 def reconstruction_metrics(
@@ -112,16 +92,15 @@ class AutoencoderReadout:
 
 
 class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
-    """Deterministic encoder and decoder trained to reconstruct their input.
+    """Deterministic MLP encoder and decoder trained to reconstruct their input.
 
     Parameters
     ----------
-    data_shape : one example's shape, (C, H, W) or (D,) (conv needs (C, H, W))
+    data_shape : one example's shape, (C, H, W) or (D,)
     rng : draws the initial weights
-    hidden : widths of the MLP's hidden layers, or channel counts of the conv stages
+    hidden : widths of the hidden layers (channel counts in :class:`ConvAutoencoder`)
     latent_dim : size d of the code
     loss : "mse", "mae" or "bce" (see the module docstring)
-    conv : convolutional encoder/decoder instead of an MLP
     code_activation : "identity" or "sigmoid", applied to the code
     """
 
@@ -135,21 +114,18 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         hidden: tuple[int, ...] = (128,),
         latent_dim: int = 16,
         loss: str = "mse",
-        conv: bool = False,
         code_activation: str = "identity",
     ) -> None:
         super().__init__()
-        check_choice("loss", loss, LOSSES)
+        check_choice("loss", loss, tuple(RECONSTRUCTION_LOSSES))
+        self.reconstruction_loss = RECONSTRUCTION_LOSSES[loss]
         check_choice("code_activation", code_activation, CODE_ACTIVATIONS)
         self.data_shape = tuple(int(s) for s in data_shape)
         self.hidden, self.latent_dim = tuple(int(h) for h in hidden), int(latent_dim)
-        self.loss_kind, self.conv, self.code_activation = loss, bool(conv), code_activation
-        if self.conv:
-            self._build_conv(rng)
-        else:
-            self._build_mlp(rng)
+        self.loss_kind, self.code_activation = loss, code_activation
+        self._build(rng)
 
-    def _build_mlp(self, rng: np.random.Generator) -> None:
+    def _build(self, rng: np.random.Generator) -> None:
         widths = (int(np.prod(self.data_shape)), *self.hidden)
         self.encoder = Sequential(*[Linear(a, b, rng=rng) for a, b in zip(widths, widths[1:])])
         self.to_code = Linear(widths[-1], self.latent_dim, rng=rng)
@@ -157,14 +133,74 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         back = widths[::-1]
         self.decoder = Sequential(*[Linear(a, b, rng=rng) for a, b in zip(back, back[1:])])
 
-    def _build_conv(self, rng: np.random.Generator) -> None:
+    def _encoder_input(self, x: Tensor) -> Tensor:
+        return x.reshape(len(x), -1)  # the MLP sees the flattened image
+
+    def _decoder_input(self, hidden: Tensor) -> Tensor:
+        return hidden
+
+    # ----- the two maps ------------------------------------------------------------
+    def _as_input(self, x: Any) -> Tensor:
+        array = np.asarray(x.data if isinstance(x, Tensor) else x)
+        if array.shape[1:] != self.data_shape:
+            raise ValueError(f"{type(self).__name__}: x has shape {array.shape}, expected "
+                             f"(N, {', '.join(map(str, self.data_shape))})")
+        return ag.Tensor(array.astype(self.to_code.weight.dtype, copy=False))
+
+    def code(self, x: Any) -> Tensor:
+        """h = f(x), recorded.  x : (N, *data_shape) -> (N, latent_dim)."""
+        hidden = self._encoder_input(self._as_input(x))
+        for layer in self.encoder:
+            hidden = ag.relu(layer(hidden))
+        pre_code = self.to_code(hidden.reshape(len(hidden), -1))
+        return ag.sigmoid(pre_code) if self.code_activation == "sigmoid" else pre_code
+
+    def decode_logits(self, code: Tensor) -> Tensor:
+        """l = g(h).  code : (N, latent_dim) -> logits (N, *data_shape)."""
+        hidden = self._decoder_input(self.from_code(code))
+        for layer in self.decoder:
+            hidden = layer(ag.relu(hidden))
+        return hidden.reshape(len(hidden), *self.data_shape)
+
+    def forward(self, x: Any) -> Tensor:
+        """Reconstruction logits.  x : (N, *data_shape) -> (N, *data_shape)."""
+        return self.decode_logits(self.code(x))
+
+    # ----- the model protocol ------------------------------------------------------
+    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
+        """Mean over the batch of ℓ(x, σ(g(f(x)))); ``rng`` is unused (deterministic)."""
+        return self.reconstruction_loss(self(x), x)
+
+    def extra_repr(self) -> str:
+        return (f"data_shape={self.data_shape}, hidden={self.hidden}, latent_dim="
+                f"{self.latent_dim}, loss={self.loss_kind!r}")
+
+
+class ConvAutoencoder(Autoencoder):
+    """The autoencoder with strided convolutions: ``hidden`` lists channel counts, each
+    stage halving H and W (data_shape must be (C, H, W), H and W divisible by 2^stages)."""
+
+    def __init__(
+        self,
+        data_shape: tuple[int, ...],
+        *,
+        rng: np.random.Generator,
+        hidden: tuple[int, ...] = (16, 32),
+        latent_dim: int = 16,
+        loss: str = "mse",
+        code_activation: str = "identity",
+    ) -> None:
+        super().__init__(data_shape, rng=rng, hidden=hidden, latent_dim=latent_dim, loss=loss,
+                         code_activation=code_activation)
+
+    def _build(self, rng: np.random.Generator) -> None:
         if len(self.data_shape) != 3:
-            raise ValueError(f"Autoencoder(conv=True): data_shape must be (C, H, W), got "
+            raise ValueError(f"ConvAutoencoder: data_shape must be (C, H, W), got "
                              f"{self.data_shape}")
         channels, height, width = self.data_shape
         factor = 2 ** len(self.hidden)
         if height % factor or width % factor:
-            raise ValueError(f"Autoencoder(conv=True): H and W ({height}, {width}) must be "
+            raise ValueError(f"ConvAutoencoder: H and W ({height}, {width}) must be "
                              f"divisible by 2^len(hidden) = {factor}")
         chans = (channels, *self.hidden)
         self.encoder = Sequential(*[Conv2d(a, b, 3, stride=2, padding=1, rng=rng)
@@ -177,42 +213,8 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
         self.decoder = Sequential(*[ConvTranspose2d(a, b, 4, stride=2, padding=1, rng=rng)
                                     for a, b in zip(back, back[1:])])
 
-    # ----- the two maps ------------------------------------------------------------
-    def _as_input(self, x: Any) -> Tensor:
-        array = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if array.shape[1:] != self.data_shape:
-            raise ValueError(f"{type(self).__name__}: x has shape {array.shape}, expected "
-                             f"(N, {', '.join(map(str, self.data_shape))})")
-        return ag.Tensor(array.astype(self.to_code.weight.dtype, copy=False))
+    def _encoder_input(self, x: Tensor) -> Tensor:
+        return x  # the convolutions see the image
 
-    def code(self, x: Any) -> Tensor:
-        """h = f(x), recorded.  x : (N, *data_shape) -> (N, latent_dim)."""
-        hidden = self._as_input(x)
-        if not self.conv:
-            hidden = hidden.reshape(len(hidden), -1)
-        for layer in self.encoder:
-            hidden = ag.relu(layer(hidden))
-        pre_code = self.to_code(hidden.reshape(len(hidden), -1))
-        return ag.sigmoid(pre_code) if self.code_activation == "sigmoid" else pre_code
-
-    def decode_logits(self, code: Tensor) -> Tensor:
-        """l = g(h).  code : (N, latent_dim) -> logits (N, *data_shape)."""
-        hidden = self.from_code(code)
-        if self.conv:
-            hidden = hidden.reshape(len(hidden), *self._map_shape)
-        for layer in self.decoder:
-            hidden = layer(ag.relu(hidden))
-        return hidden.reshape(len(hidden), *self.data_shape)
-
-    def forward(self, x: Any) -> Tensor:
-        """Reconstruction logits.  x : (N, *data_shape) -> (N, *data_shape)."""
-        return self.decode_logits(self.code(x))
-
-    # ----- the model protocol ------------------------------------------------------
-    def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
-        """Mean over the batch of ℓ(x, σ(g(f(x)))); ``rng`` is unused (deterministic)."""
-        return reconstruction_loss(self(x), x, self.loss_kind)
-
-    def extra_repr(self) -> str:
-        return (f"data_shape={self.data_shape}, hidden={self.hidden}, latent_dim="
-                f"{self.latent_dim}, loss={self.loss_kind!r}, conv={self.conv}")
+    def _decoder_input(self, hidden: Tensor) -> Tensor:
+        return hidden.reshape(len(hidden), *self._map_shape)

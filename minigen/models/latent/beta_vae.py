@@ -29,11 +29,12 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
+from minigen.models.base import ReportsMetrics
 
 from .vae import VAE
 
 
-class BetaVAE(VAE):
+class BetaVAE(VAE, ReportsMetrics):
     """BetaVAE(data_shape, *, rng, beta=4.0, **VAE hyper-parameters).
 
     Parameters
@@ -43,7 +44,7 @@ class BetaVAE(VAE):
     """
 
     def __init__(
-        self, data_shape: tuple[int, ...], *, rng: np.random.Generator, beta: float = 4.0,
+        self, data_shape: tuple[int, ...], *, rng: np.random.Generator, beta: float = 2.0,
         **vae_hparams: Any,
     ) -> None:
         if not beta >= 0:

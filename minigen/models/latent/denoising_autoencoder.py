@@ -28,10 +28,10 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 from minigen.models.base import Denoiser
 
-from .autoencoder import Autoencoder, reconstruction_loss
+from .autoencoder import Autoencoder
 
 CORRUPTIONS = ("mask", "gaussian")
 
@@ -67,7 +67,7 @@ class DenoisingAutoencoder(Autoencoder, Denoiser):
     data_shape, rng : as :class:`Autoencoder`
     corruption : "mask" or "gaussian"
     noise_level : ν, the fraction of inputs zeroed ("mask"), or σ ("gaussian")
-    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss``, ``conv``,
+    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss``,
         ``code_activation`` of :class:`Autoencoder`
     """
 
@@ -99,7 +99,7 @@ class DenoisingAutoencoder(Autoencoder, Denoiser):
         if not isinstance(rng, np.random.Generator):
             raise TypeError("DenoisingAutoencoder.loss: rng must be a numpy.random.Generator "
                             f"(it draws the corruption), got {type(rng).__name__}")
-        return reconstruction_loss(self(self.corrupt(x, rng)), x, self.loss_kind)
+        return self.reconstruction_loss(self(self.corrupt(x, rng)), x)
 
     def denoise(self, x_noisy: Any) -> np.ndarray:
         """The clean estimate σ(g(f(x̃))).  x_noisy : (N, *data_shape) -> (N, *data_shape)."""

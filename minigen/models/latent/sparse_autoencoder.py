@@ -28,9 +28,9 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 
-from .autoencoder import Autoencoder, reconstruction_loss
+from .autoencoder import Autoencoder
 
 PENALTIES = ("kl", "l1")
 _RATE_FLOOR = 1e-6
@@ -62,7 +62,7 @@ class SparseAutoencoder(Autoencoder):
     sparsity_target : ρ, the wanted mean activation of each code unit ("kl")
     beta : β, the weight of Σ_j KL(ρ ‖ ρ̂_j) ("kl")
     l1_weight : λ, the weight of the mean Σ_j |h_j| ("l1")
-    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss``, ``conv`` of
+    **autoencoder_hparams : ``hidden``, ``latent_dim``, ``loss`` of
         :class:`Autoencoder` (the code is always sigmoid)
     """
 
@@ -73,7 +73,7 @@ class SparseAutoencoder(Autoencoder):
         rng: np.random.Generator,
         penalty: str = "kl",
         sparsity_target: float = 0.05,
-        beta: float = 1.0,
+        beta: float = 0.3,
         l1_weight: float = 0.01,
         **autoencoder_hparams: Any,
     ) -> None:
@@ -96,7 +96,7 @@ class SparseAutoencoder(Autoencoder):
     def loss(self, x: Any, rng: np.random.Generator | None = None) -> Tensor:
         """ℓ_rec + the sparsity penalty, both averaged over the batch."""
         code = self.code(x)
-        reconstruction = reconstruction_loss(self.decode_logits(code), x, self.loss_kind)
+        reconstruction = self.reconstruction_loss(self.decode_logits(code), x)
         return reconstruction + self.sparsity_penalty(code)
 
     def metrics(self, x: Any, rng: np.random.Generator | None = None) -> dict[str, float]:

@@ -33,12 +33,13 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 from minigen.models.base import Encoder, ReportsMetrics, TrainsItself
 from minigen.nn import Linear, Parameter, Sequential
+from minigen.nn.losses import RECONSTRUCTION_LOSSES
 from minigen.nn.tied import TiedLinear
 
-from .autoencoder import LOSSES, AutoencoderReadout, reconstruction_loss
+from .autoencoder import AutoencoderReadout
 
 
 class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetrics):
@@ -50,9 +51,11 @@ class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetri
     rng : draws the initial weights
     hidden : widths n₁, …, n_K of the encoder layers; n_K is the code size
     tied : decode with the transposed encoder weights (one Parameter per layer)
-    loss : "mse", "mae" or "bce" (see :func:`reconstruction_loss`)
+    loss : "mse", "mae" or "bce" (``minigen.nn.losses.RECONSTRUCTION_LOSSES``)
     pretrain_steps : train_step calls per greedy stage (int, or one per stage)
     """
+
+    generative = False  # codes and reconstructions, no distribution to sample
 
     def __init__(
         self,
@@ -62,10 +65,11 @@ class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetri
         hidden: tuple[int, ...] = (128, 64, 16),
         tied: bool = False,
         loss: str = "mse",
-        pretrain_steps: int | tuple[int, ...] = 200,
+        pretrain_steps: int | tuple[int, ...] = 300,
     ) -> None:
         super().__init__()
-        check_choice("loss", loss, LOSSES)
+        check_choice("loss", loss, tuple(RECONSTRUCTION_LOSSES))
+        self.reconstruction_loss = RECONSTRUCTION_LOSSES[loss]
         if not hidden:
             raise ValueError("StackedAutoencoder: hidden must list at least one layer width")
         self.data_shape, self.hidden = tuple(data_shape), tuple(int(h) for h in hidden)
@@ -117,11 +121,11 @@ class StackedAutoencoder(AutoencoderReadout, TrainsItself, Encoder, ReportsMetri
         with ag.no_grad():
             below = self.code(x, depth=stage)  # frozen layers: a constant input
         above = ag.sigmoid(self.encoders[stage](below))
-        return reconstruction_loss(self.decoders[stage](above), below, self.loss_kind)
+        return self.reconstruction_loss(self.decoders[stage](above), below)
 
     def finetune_loss(self, x: Any) -> Tensor:
         """End to end: ℓ(x, σ(decode(code(x)))), mean over the batch."""
-        return reconstruction_loss(self(x), x, self.loss_kind)
+        return self.reconstruction_loss(self(x), x)
 
     @property
     def stage(self) -> int:

@@ -45,19 +45,9 @@ import autograd as ag
 from autograd import Tensor
 from minigen.distributions import Bernoulli, Normal, kl_divergence
 from minigen.models.base import LatentVariable
-from minigen.nn import Linear, Module, Parameter, ReLU, Sequential
+from minigen.nn import Parameter, mlp
 
 LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-def _mlp(widths: list[int], rng: np.random.Generator) -> Sequential:
-    """Linear layers between consecutive widths, ReLU between them (not after the last)."""
-    layers: list[Module] = []
-    for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(Linear(width_in, width_out, rng=rng))
-        if index < len(widths) - 2:
-            layers.append(ReLU())
-    return Sequential(*layers)
 
 
 class VAE(LatentVariable):
@@ -100,9 +90,9 @@ class VAE(LatentVariable):
         self.likelihood = likelihood
         self.condition_dim = int(condition_dim)
         hidden = [int(h) for h in hidden]
-        self.encoder = _mlp([self.data_dim + self.condition_dim, *hidden, 2 * self.latent_dim],
+        self.encoder = mlp([self.data_dim + self.condition_dim, *hidden, 2 * self.latent_dim],
                             rng)
-        self.decoder = _mlp([self.latent_dim + self.condition_dim, *reversed(hidden),
+        self.decoder = mlp([self.latent_dim + self.condition_dim, *reversed(hidden),
                              self.data_dim], rng)
         if likelihood == "gaussian":
             initial = np.full(self.data_dim, decoder_log_scale, dtype=np.float32)

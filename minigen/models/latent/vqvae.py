@@ -47,15 +47,20 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.data import check_choice
+from minigen.checks import check_choice
 from minigen.distributions import Categorical
 from minigen.models.base import DiscreteCodes, Reconstructs, ReportsMetrics, SecondStage
 from minigen.nn import Conv2d, ConvTranspose2d, Module, ReLU, Sequential
+from minigen.nn.losses import RECONSTRUCTION_LOSSES
 from minigen.nn.masked_conv import MaskedConv2d, PixelCNNResidualBlock
-from minigen.nn.quantize import VectorQuantizer, code_perplexity, code_usage, nearest_code
+from minigen.nn.quantize import (
+    EMAVectorQuantizer,
+    VectorQuantizer,
+    code_perplexity,
+    code_usage,
+    nearest_code,
+)
 from minigen.optim import Adam
-
-from .autoencoder import LOSSES, reconstruction_loss
 
 EVAL_BATCH = 256
 
@@ -129,7 +134,7 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         rng: np.random.Generator,
         num_embeddings: int = 32,
         embedding_dim: int = 16,
-        hidden: int = 64,
+        hidden: int = 32,
         downsample: int = 1,
         beta: float = 0.25,
         ema: bool = False,
@@ -139,7 +144,8 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         prior_blocks: int = 2,
     ) -> None:
         super().__init__()
-        check_choice("loss", loss, LOSSES)
+        check_choice("loss", loss, tuple(RECONSTRUCTION_LOSSES))
+        self.reconstruction_loss = RECONSTRUCTION_LOSSES[loss]
         shape = tuple(int(s) for s in data_shape)
         factor = 2 ** int(downsample)
         if len(shape) != 3 or shape[1] % factor or shape[2] % factor:
@@ -154,8 +160,8 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
             *[layer for _ in range(downsample)
               for layer in (Conv2d(hidden, hidden, 4, stride=2, padding=1, rng=rng), ReLU())],
             Conv2d(hidden, embedding_dim, 1, rng=rng))
-        self.quantizer = VectorQuantizer(num_embeddings, embedding_dim, rng=rng, ema=ema,
-                                         decay=decay)
+        self.quantizer = (EMAVectorQuantizer(num_embeddings, embedding_dim, rng=rng, decay=decay)
+                          if ema else VectorQuantizer(num_embeddings, embedding_dim, rng=rng))
         self.decoder = Sequential(
             Conv2d(embedding_dim, hidden, 3, padding=1, rng=rng), ReLU(),
             *[layer for _ in range(downsample)
@@ -198,10 +204,10 @@ class VQVAE(Reconstructs, DiscreteCodes, SecondStage, ReportsMetrics):
         x = self._images(x)
         z_e = self.encoder(x).permute(0, 2, 3, 1)  # (N, h, w, D): D last
         out = self.quantizer(z_e)
-        reconstruction = reconstruction_loss(self.decode(out.quantized), x, self.loss_kind)
+        reconstruction = self.reconstruction_loss(self.decode(out.quantized), x)
         commitment = out.commitment_loss.sum(axis=(1, 2)).mean()  # Σ_ij ‖z_e − sg(e)‖²
         total = reconstruction + self.beta * commitment
-        if not self.quantizer.ema:
+        if self.quantizer.codebook_by_gradient:
             total = total + out.codebook_loss.sum(axis=(1, 2)).mean()  # Σ_ij ‖sg(z_e) − e‖²
         return total
 

@@ -37,9 +37,9 @@ MODEL_CLASSES = {
 }
 SMALL_HPARAMS = {
     "fvsbn": {"window": None},
-    "nade": {"hidden_size": 3},
-    "made": {"hidden_sizes": (8,), "num_masks": 1, "ordering": "natural"},
-    "rnade": {"hidden_size": 3, "num_components": 2, "rescale": True},
+    "nade": {"hidden": 3},
+    "made": {"hidden": (8,), "num_masks": 1, "ordering": "natural"},
+    "rnade": {"hidden": 3, "num_components": 2, "rescale": True},
     "pixelcnn": {"channels": 4, "first_kernel": 3, "kernel_size": 3, "num_blocks": 2},
     "gated_pixelcnn": {"channels": 4, "first_kernel": 3, "kernel_size": 3, "num_layers": 2},
     "row_lstm": {"channels": 4, "first_kernel": 3, "kernel_size": 3, "num_layers": 1},

@@ -51,23 +51,23 @@ SMALL_IMAGES = configurations(st.sampled_from([(1, 1, 1), (1, 2, 4), (1, 3, 3)])
                               seeds=st.integers(0, 2))
 ENUMERABLE = {  # configurations small enough to enumerate every binary input
     "fvsbn": configurations(vectors(1, 10), window=st.none() | st.integers(1, 10)),
-    "nade": configurations(vectors(1, 9), hidden_size=st.integers(1, 6)),
+    "nade": configurations(vectors(1, 9), hidden=st.integers(1, 6)),
     "made": configurations(vectors(1, 8), num_masks=st.integers(1, 3),
                            ordering=st.sampled_from(["natural", "random"])),
     **{name: SMALL_IMAGES for name in IMAGE_MODELS},
 }
 CAUSAL_VECTOR_MODELS = {  # the image models' causality: test_receptive_fields.py
     "fvsbn": configurations(vectors(2, 8)),
-    "nade": configurations(vectors(2, 8), hidden_size=st.integers(1, 6)),
-    "rnade": configurations(vectors(1, 6), hidden_size=st.integers(1, 4),
+    "nade": configurations(vectors(2, 8), hidden=st.integers(1, 6)),
+    "rnade": configurations(vectors(1, 6), hidden=st.integers(1, 4),
                             num_components=st.integers(1, 3)),
 }
 TINY = {  # (data_shape, hparams) for finite differences through every parameter; the layers'
     # channel mixing has its own gradchecks (tests/nn, test_row_lstm, test_diagonal_bilstm)
     "fvsbn": ((4,), {"window": 2}),
-    "nade": ((4,), {"hidden_size": 3}),
-    "made": ((3,), {"hidden_sizes": (4, 4), "num_masks": 2, "ordering": "random"}),
-    "rnade": ((3,), {"hidden_size": 2, "num_components": 2}),
+    "nade": ((4,), {"hidden": 3}),
+    "made": ((3,), {"hidden": (4, 4), "num_masks": 2, "ordering": "random"}),
+    "rnade": ((3,), {"hidden": 2, "num_components": 2}),
     "pixelcnn": ((1, 2, 2), {"channels": 1, "num_blocks": 1}),
     "gated_pixelcnn": ((1, 2, 2), {"channels": 1, "num_layers": 2}),
     "row_lstm": ((1, 2, 2), {"channels": 1, "num_layers": 1}),
@@ -75,8 +75,8 @@ TINY = {  # (data_shape, hparams) for finite differences through every parameter
 }
 TRAINABLE = {  # hparams, Adam learning rate
     "fvsbn": ({}, 0.05),
-    "nade": ({"hidden_size": 8}, 0.05),
-    "made": ({"hidden_sizes": (16,)}, 0.02),
+    "nade": ({"hidden": 8}, 0.05),
+    "made": ({"hidden": (16,)}, 0.02),
     **{name: ({}, 0.02) for name in IMAGE_MODELS},
 }
 

@@ -21,18 +21,18 @@ from tests.models.autoregressive.helpers import (
 )
 
 
-def random_made(num_dims: int, seed: int, hidden_sizes=(16, 16), num_masks: int = 1,
+def random_made(num_dims: int, seed: int, hidden=(16, 16), num_masks: int = 1,
                 ordering: str = "natural", noise: float = 0.0) -> MADE:
     """A float64 MADE with parameters drawn from ``seed``, plus N(0, noise²)."""
-    return small_model("made", (num_dims,), seed, noise=noise, hidden_sizes=hidden_sizes,
+    return small_model("made", (num_dims,), seed, noise=noise, hidden=hidden,
                        num_masks=num_masks, ordering=ordering)
 
 
 @pytest.mark.parametrize("ordering", ["natural", "random"])
-@pytest.mark.parametrize("hidden_sizes", [(), (24,), (24, 24)])
+@pytest.mark.parametrize("hidden", [(), (24,), (24, 24)])
 def test_logit_of_each_dim_depends_only_on_dims_before_it_for_every_mask(
-        ordering, hidden_sizes):
-    model = random_made(5, seed=1, hidden_sizes=hidden_sizes, num_masks=3, ordering=ordering)
+        ordering, hidden):
+    model = random_made(5, seed=1, hidden=hidden, num_masks=3, ordering=ordering)
     for layer in model.layers:
         layer.bias.data[:] = 1.0  # keeps the ReLUs on, so every masked path carries gradient
     x = np.random.default_rng(2).random((16, 5))
@@ -59,7 +59,7 @@ def test_random_orderings_differ_between_masks_and_natural_is_raster():
 def test_each_single_mask_sums_to_one_over_all_binary_vectors(
         num_dims, num_masks, ordering, seed):
     # the ensemble's normalisation: test_explicit_density_properties.py
-    model = random_made(num_dims, seed, hidden_sizes=(8,), num_masks=num_masks,
+    model = random_made(num_dims, seed, hidden=(8,), num_masks=num_masks,
                         ordering=ordering, noise=2.0)
     everything = binary_vectors(num_dims)
     for k in range(num_masks):
@@ -69,7 +69,7 @@ def test_each_single_mask_sums_to_one_over_all_binary_vectors(
 
 @given(st.integers(2, 6), st.integers(2, 4), st.integers(0, 2**31))
 def test_ensemble_log_prob_is_logsumexp_of_single_masks_minus_log_k(num_dims, num_masks, seed):
-    model = random_made(num_dims, seed, hidden_sizes=(8,), num_masks=num_masks,
+    model = random_made(num_dims, seed, hidden=(8,), num_masks=num_masks,
                         ordering="random", noise=2.0)
     x = (np.random.default_rng(seed + 1).random((5, num_dims)) < 0.5).astype(float)
     single = []
@@ -82,7 +82,7 @@ def test_ensemble_log_prob_is_logsumexp_of_single_masks_minus_log_k(num_dims, nu
 
 def test_ensemble_is_not_the_model_of_averaged_logits():
     # Averaging logits over masks gives a different (and wrong) distribution.
-    model = random_made(4, seed=4, hidden_sizes=(8,), num_masks=3, ordering="random",
+    model = random_made(4, seed=4, hidden=(8,), num_masks=3, ordering="random",
                         noise=2.0)
     x = binary_vectors(4)
     logits = []
@@ -96,7 +96,7 @@ def test_ensemble_is_not_the_model_of_averaged_logits():
 
 def test_ensemble_samples_match_the_mixture_chi_square():
     # one mask in natural order: test_explicit_density_properties.py
-    model = random_made(4, seed=5, hidden_sizes=(8,), num_masks=3, ordering="random",
+    model = random_made(4, seed=5, hidden=(8,), num_masks=3, ordering="random",
                         noise=1.0)
     samples = model.sample(20_000, np.random.default_rng(6), ensemble=True)
     probabilities = np.exp(model.log_prob(binary_vectors(4), ensemble=True))
@@ -104,7 +104,7 @@ def test_ensemble_samples_match_the_mixture_chi_square():
 
 
 def test_single_mask_samples_follow_that_masks_ordering():
-    model = random_made(4, seed=7, hidden_sizes=(8,), num_masks=3, ordering="random",
+    model = random_made(4, seed=7, hidden=(8,), num_masks=3, ordering="random",
                         noise=1.0)
     model.use_mask(2)
     samples = model.sample(20_000, np.random.default_rng(8), ensemble=False)
@@ -114,12 +114,12 @@ def test_single_mask_samples_follow_that_masks_ordering():
 
 
 def test_masks_are_reproducible_and_restored_from_a_state_dict():
-    first = MADE((1, 3, 3), rng=np.random.default_rng(11), hidden_sizes=(10,), num_masks=3,
+    first = MADE((1, 3, 3), rng=np.random.default_rng(11), hidden=(10,), num_masks=3,
                  ordering="random")
-    again = MADE((1, 3, 3), rng=np.random.default_rng(11), hidden_sizes=(10,), num_masks=3,
+    again = MADE((1, 3, 3), rng=np.random.default_rng(11), hidden=(10,), num_masks=3,
                  ordering="random")
     np.testing.assert_array_equal(first.input_degrees, again.input_degrees)
-    other = MADE((1, 3, 3), rng=np.random.default_rng(12), hidden_sizes=(10,), num_masks=3,
+    other = MADE((1, 3, 3), rng=np.random.default_rng(12), hidden=(10,), num_masks=3,
                  ordering="random")
     first.use_mask(1)
     x = (np.random.default_rng(13).random((6, 1, 3, 3)) < 0.5).astype(np.float32)
@@ -132,7 +132,7 @@ def test_masks_are_reproducible_and_restored_from_a_state_dict():
 
 
 def test_training_steps_cycle_through_the_masks_and_loss_has_no_side_effect():
-    model = random_made(4, seed=14, hidden_sizes=(8,), num_masks=3)
+    model = random_made(4, seed=14, hidden=(8,), num_masks=3)
     x = toy_binary_data(4, 8, seed=0)
     seen = []
     for _ in range(4):
@@ -148,7 +148,7 @@ def test_training_steps_cycle_through_the_masks_and_loss_has_no_side_effect():
 
 
 def test_metrics_report_the_mean_single_mask_nll():
-    model = random_made(4, seed=15, hidden_sizes=(8,), num_masks=2, ordering="random")
+    model = random_made(4, seed=15, hidden=(8,), num_masks=2, ordering="random")
     x = toy_binary_data(4, 10, seed=1)
     single = []
     for k in range(2):
@@ -159,9 +159,9 @@ def test_metrics_report_the_mean_single_mask_nll():
 
 def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="ordering"):
-        MADE((4,), rng=np.random.default_rng(0), hidden_sizes=(4,), ordering="reversed")
+        MADE((4,), rng=np.random.default_rng(0), hidden=(4,), ordering="reversed")
     with pytest.raises(ValueError, match="num_masks"):
-        MADE((4,), rng=np.random.default_rng(0), hidden_sizes=(4,), num_masks=0)
-    model = MADE((4,), rng=np.random.default_rng(0), hidden_sizes=(4,), num_masks=2)
+        MADE((4,), rng=np.random.default_rng(0), hidden=(4,), num_masks=0)
+    model = MADE((4,), rng=np.random.default_rng(0), hidden=(4,), num_masks=2)
     with pytest.raises(ValueError, match="use_mask"):
         model.use_mask(2)

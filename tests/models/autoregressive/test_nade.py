@@ -18,8 +18,8 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 @given(st.integers(1, 8), st.integers(1, 6), st.integers(0, 2**31))
-def test_logits_equal_an_explicit_loop_over_dimensions(num_dims, hidden_size, seed):
-    model = small_model("nade", (num_dims,), seed, noise=3.0, hidden_size=hidden_size)
+def test_logits_equal_an_explicit_loop_over_dimensions(num_dims, hidden, seed):
+    model = small_model("nade", (num_dims,), seed, noise=3.0, hidden=hidden)
     x = (np.random.default_rng(seed + 1).random((4, num_dims)) < 0.5).astype(float)
     W, c = model.input_weight.data, model.hidden_bias.data
     V, b = model.output_weight.data, model.output_bias.data
@@ -32,8 +32,8 @@ def test_logits_equal_an_explicit_loop_over_dimensions(num_dims, hidden_size, se
 
 
 def test_rejects_bad_hidden_size_and_shapes():
-    with pytest.raises(ValueError, match="hidden_size"):
-        NADE((4,), rng=np.random.default_rng(0), hidden_size=0)
-    model = NADE((4,), rng=np.random.default_rng(0), hidden_size=2)
+    with pytest.raises(ValueError, match="hidden"):
+        NADE((4,), rng=np.random.default_rng(0), hidden=0)
+    model = NADE((4,), rng=np.random.default_rng(0), hidden=2)
     with pytest.raises(ValueError, match=r"expected \(N, 4\)"):
         model.loss(np.zeros((2, 1, 2, 2)))

@@ -18,17 +18,17 @@ from minigen.optim import Adam
 from tests.models.autoregressive.helpers import loss_after_training
 
 
-def random_rnade(num_dims: int, seed: int, hidden_size: int = 4, num_components: int = 3,
+def random_rnade(num_dims: int, seed: int, hidden: int = 4, num_components: int = 3,
                  rescale: bool = True) -> RNADE:
     """A float64 RNADE with random parameters: log scales within about ±1.2, means within
     about ±6, so a grid of step 0.1 over [−25, 25]² resolves the density and its tails."""
     rng = np.random.default_rng(seed)
-    model = RNADE((num_dims,), rng=rng, hidden_size=hidden_size,
+    model = RNADE((num_dims,), rng=rng, hidden=hidden,
                   num_components=num_components, rescale=rescale).astype(np.float64)
     for parameter in model.parameters():
         parameter.data = 0.5 * rng.standard_normal(parameter.shape)
     k = num_components
-    model.output_weight.data[:, :, 2 * k:] *= 0.3 / hidden_size  # log-scale read-out
+    model.output_weight.data[:, :, 2 * k:] *= 0.3 / hidden  # log-scale read-out
     model.output_bias.data[:, 2 * k:] *= 0.6
     model.output_bias.data[:, k:2 * k] *= 4  # means spread over about ±4
     return model
@@ -99,7 +99,7 @@ def test_samples_match_the_density_chi_square():
 
 def test_training_on_dequantized_digits_lowers_the_loss():
     images, _ = get_dataset("digits-dequantized", "train")
-    model = RNADE((1, 8, 8), rng=np.random.default_rng(10), hidden_size=10, num_components=5,
+    model = RNADE((1, 8, 8), rng=np.random.default_rng(10), hidden=10, num_components=5,
                   rescale=True)
     before, after = loss_after_training(model, images[:64], 10, 0.01)
     assert after < before - 5
@@ -109,7 +109,7 @@ def test_learns_the_ring_better_than_the_best_single_gaussian():
     train, _ = get_dataset("ring", "train")
     test, _ = get_dataset("ring", "test")
     rng = np.random.default_rng(11)
-    model = RNADE((2,), rng=rng, hidden_size=16, num_components=8, rescale=True)
+    model = RNADE((2,), rng=rng, hidden=16, num_components=8, rescale=True)
     optimizer = Adam(model.parameters(), lr=0.02)
     for _ in range(300):
         optimizer.zero_grad()
@@ -122,4 +122,4 @@ def test_learns_the_ring_better_than_the_best_single_gaussian():
 
 def test_rejects_bad_sizes():
     with pytest.raises(ValueError, match="num_components"):
-        RNADE((2,), rng=np.random.default_rng(0), hidden_size=4, num_components=0)
+        RNADE((2,), rng=np.random.default_rng(0), hidden=4, num_components=0)

@@ -22,7 +22,7 @@ def _all_states(n):
 
 def _rbm(num_visible, num_hidden, seed=0, scale=1.0, **hparams):
     rng = np.random.default_rng(seed)
-    model = RBM((num_visible,), rng=rng, num_hidden=num_hidden, **hparams)
+    model = RBM((num_visible,), rng=rng, hidden=num_hidden, **hparams)
     model.astype(np.float64)
     model.weight.data = scale * rng.standard_normal((num_visible, num_hidden))
     model.visible_bias.data = scale * rng.standard_normal(num_visible)
@@ -97,7 +97,7 @@ def test_ais_estimate_is_within_a_tenth_of_a_nat_of_exact_log_partition():
 
 
 def test_large_layers_refuse_exact_log_partition_and_fall_back_to_ais():
-    model = RBM((21,), rng=np.random.default_rng(0), num_hidden=21)
+    model = RBM((21,), rng=np.random.default_rng(0), hidden=21)
     with pytest.raises(ValueError, match="ais_log_partition"):
         model.log_partition()
     assert model.log_z_method == "ais"
@@ -148,7 +148,7 @@ def test_cd1_on_bars_and_stripes_increases_the_log_likelihood():
     x, _ = get_dataset("bars-and-stripes-3", "train")
     patterns = bars_and_stripes_patterns(3).astype(np.float64)
     rng = np.random.default_rng(0)
-    model = RBM((1, 3, 3), rng=rng, num_hidden=16)
+    model = RBM((1, 3, 3), rng=rng, hidden=16)
     model.build_optimizers(0.5, CD_SGD)
     before = model.log_prob(patterns).mean()
     for _ in range(300):
@@ -162,7 +162,7 @@ def test_cd1_on_bars_and_stripes_increases_the_log_likelihood():
 def test_persistent_chains_carry_over_between_updates_and_cd_chains_do_not():
     x = np.random.default_rng(0).integers(0, 2, (8, 6)).astype(np.float32)
     for persistent in (False, True):
-        model = RBM((6,), rng=np.random.default_rng(1), num_hidden=3, num_chains=5,
+        model = RBM((6,), rng=np.random.default_rng(1), hidden=3, num_chains=5,
                     persistent=persistent)
         model.build_optimizers(0.05, CD_SGD)
         chains = model.chains.copy()
@@ -172,7 +172,7 @@ def test_persistent_chains_carry_over_between_updates_and_cd_chains_do_not():
 
 
 def test_base_rate_is_the_mean_of_every_example_seen():
-    model = RBM((4,), rng=np.random.default_rng(0), num_hidden=2)
+    model = RBM((4,), rng=np.random.default_rng(0), hidden=2)
     model.build_optimizers(0.05, CD_SGD)
     batches = [np.random.default_rng(seed).integers(0, 2, (n, 4)).astype(np.float32)
                for seed, n in ((0, 3), (1, 5))]
@@ -182,7 +182,7 @@ def test_base_rate_is_the_mean_of_every_example_seen():
 
 
 def test_gibbs_chain_and_sample_give_binary_images():
-    model = RBM((1, 2, 3), rng=np.random.default_rng(0), num_hidden=4)
+    model = RBM((1, 2, 3), rng=np.random.default_rng(0), hidden=4)
     frames = model.gibbs_chain(np.zeros((5, 1, 2, 3)), 6, np.random.default_rng(1), every=2)
     assert frames.shape == (4, 5, 1, 2, 3)
     assert np.array_equal(frames[0], np.zeros((5, 1, 2, 3)))
