@@ -261,6 +261,41 @@ _SPECS: list[ModelSpec] = [
                                 "attention": True, "ema_decay": 0.995, "p_uncond": 0.15,
                                 "guidance": 1.0, "sampler": "ddim", "steps": 50},
               epochs=60, batch_size=64, lr=2e-3),
+    # --- adversarial models (part 1): minigen/models/adversarial/ ------------------------
+    # Two players with their own Adam (beta1 = 0.5, Radford et al. 2016); data in [-1, 1].
+    # Times: CPU seconds on one busy core, measured by benchmarks/gan_bench.py.
+    ModelSpec("gan", "adversarial", "minigen.models.adversarial.gan:GAN",
+              "GAN, MLP 16-256-256-64 generator (tanh) and 64-256-256-1 discriminator, "
+              "non-saturating loss (minimax, wasserstein + gradient penalty, pack=m PacGAN)",
+              "digits-signed", {"latent_dim": 16, "hidden": [256, 256],
+                                "discriminator_hidden": [256, 256], "loss": "non_saturating",
+                                "pack": 1, "output": "tanh"},
+              epochs=150, batch_size=64, lr=1e-3,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    ModelSpec("dcgan", "adversarial", "minigen.models.adversarial.dcgan:DCGAN",
+              "DCGAN scaled to 8x8: transposed convs + BatchNorm + ReLU + tanh generator, "
+              "strided convs + LeakyReLU 0.2 discriminator, N(0, 0.02) weights",
+              "digits-signed", {"latent_dim": 32, "channels": 32, "loss": "non_saturating"},
+              epochs=60, batch_size=64, lr=2e-4,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    ModelSpec("cgan", "adversarial", "minigen.models.adversarial.cgan:ConditionalGAN",
+              "conditional GAN: one-hot labels into both MLP players; sample(n, y=digits)",
+              "digits-signed", {"latent_dim": 16, "hidden": [256, 256],
+                                "discriminator_hidden": [256, 256], "loss": "non_saturating",
+                                "output": "tanh"},
+              epochs=100, batch_size=64, lr=1e-3,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    ModelSpec("infogan", "adversarial", "minigen.models.adversarial.infogan:InfoGAN",
+              "InfoGAN on DCGAN networks: 10-way categorical + 2 continuous codes, Q shares "
+              "the discriminator's trunk, lambda L_I in both players' objectives",
+              "digits-signed", {"latent_dim": 32, "categories": 10, "continuous": 2,
+                                "channels": 32, "information_weight": 1.0},
+              epochs=60, batch_size=64, lr=2e-4,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}

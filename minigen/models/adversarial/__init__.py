@@ -1,0 +1,1 @@
+"""Adversarial models: GAN (with WGAN-GP and PacGAN), DCGAN, conditional GAN, InfoGAN."""
