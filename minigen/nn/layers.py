@@ -6,6 +6,7 @@ U(−1/√fan_in, 1/√fan_in), and the same bound for biases), drawn from an ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -150,12 +151,14 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-def mlp(widths: list[int], rng: np.random.Generator) -> Module:
-    """Linear layers between consecutive ``widths``, ReLU between them (not after the last):
-    ``mlp([64, 256, 32])`` is Linear(64, 256), ReLU, Linear(256, 32)."""
+def mlp(widths: list[int], rng: np.random.Generator,
+        activation: Callable[[], Module] = ReLU) -> Module:
+    """Linear layers between consecutive ``widths``, ``activation()`` between them (not after
+    the last): ``mlp([64, 256, 32])`` is Linear(64, 256), ReLU, Linear(256, 32);
+    ``activation=lambda: LeakyReLU(0.2)`` gives a GAN discriminator's."""
     layers: list[Module] = []
     for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(Linear(width_in, width_out, rng=rng))
+        layers.append(Linear(int(width_in), int(width_out), rng=rng))
         if index < len(widths) - 2:
-            layers.append(ReLU())
+            layers.append(activation())
     return Sequential(*layers)

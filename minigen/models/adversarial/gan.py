@@ -50,29 +50,10 @@ import numpy as np
 import autograd as ag
 from autograd import Tensor
 from minigen.models.base import TrainsItself
-from minigen.nn import LeakyReLU, Linear, Module, Parameter, Sequential, Tanh, mlp
+from minigen.nn import LeakyReLU, Parameter, Sequential, Tanh, mlp
 from minigen.nn.losses import GAN_LOSSES, gan_loss, gradient_penalty
 
 OUTPUTS = ("tanh", "linear")
-
-
-def leaky_mlp(widths: list[int], rng: np.random.Generator) -> Sequential:
-    """``nn.mlp`` with LeakyReLU(0.2) instead of ReLU between the Linear layers (the
-    discriminators' activation since DCGAN)."""
-    layers: list[Module] = []
-    for index, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(Linear(int(width_in), int(width_out), rng=rng))
-        if index < len(widths) - 2:
-            layers.append(LeakyReLU(0.2))
-    return Sequential(*layers)
-
-
-def as_model_input(x: Any, data_shape: tuple[int, ...], dtype: np.dtype, owner: str) -> Tensor:
-    """x : (N, *data_shape) array or Tensor -> constant Tensor of ``dtype``, shape checked."""
-    x = np.asarray(x.data if isinstance(x, Tensor) else x)
-    if x.ndim < 1 or tuple(x.shape[1:]) != data_shape:
-        raise ValueError(f"{owner}: x has shape {x.shape}, expected (N, *{data_shape})")
-    return Tensor(x.astype(dtype, copy=False))
 
 
 class GAN(TrainsItself):
@@ -115,8 +96,8 @@ class GAN(TrainsItself):
         self.output = output
         generator = mlp([self.latent_dim + self.condition_dim, *hidden, self.data_dim], rng)
         self.generator = Sequential(*generator, *([Tanh()] if output == "tanh" else []))
-        self.discriminator = leaky_mlp([self.pack * (self.data_dim + self.condition_dim),
-                                        *discriminator_hidden, 1], rng)
+        self.discriminator = mlp([self.pack * (self.data_dim + self.condition_dim),
+                                  *discriminator_hidden, 1], rng, partial(LeakyReLU, 0.2))
 
     def setup_game(self, data_shape: tuple[int, ...], latent_dim: int, loss: str, pack: int,
                    gradient_penalty_weight: float, condition_dim: int) -> None:
@@ -187,7 +168,7 @@ class GAN(TrainsItself):
 
     def _batch(self, x: Any, conditions: dict[str, Any]) -> tuple[Tensor, Tensor | None]:
         """The real examples and their conditions, cut to a multiple of ``pack``."""
-        x = as_model_input(x, self.data_shape, self.dtype, type(self).__name__)
+        x = self.examples(x)
         condition = self._condition(len(x), conditions)
         usable = len(x) - len(x) % self.pack
         if usable == 0:
