@@ -11,11 +11,16 @@ ordering is pixel models < MADE/NADE < FVSBN < independent pixels.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
 import time
 
-from minigen.models.registry import get_spec
-from minigen.train import train
+# run from anywhere: the repository's own minigen, not whichever one is installed
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from minigen.models.registry import get_spec  # noqa: E402
+from minigen.train import train  # noqa: E402
 
 DEFAULT_MODELS = (
     "independent-bernoulli",
