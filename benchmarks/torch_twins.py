@@ -37,7 +37,7 @@ def bernoulli_nll(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
 
 
 def output_head(p: Params, h: torch.Tensor) -> torch.Tensor:
-    return conv(p, "output", F.relu(conv(p, "hidden", F.relu(h))))
+    return conv(p, "head.output", F.relu(conv(p, "head.hidden", F.relu(h))))
 
 
 def count(p: Params, prefix: str) -> int:
