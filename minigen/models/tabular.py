@@ -371,7 +371,7 @@ class RGBPixelJoint(_CountingModel):
     formula_text = "K^3 - 1"
 
     def __init__(self, data_shape: tuple[int, ...] = (3,), *, rng: np.random.Generator,
-                 levels: int = 256, smoothing: float = 0.0) -> None:
+                 levels: int = 256, smoothing: float = 1e-3) -> None:
         super().__init__(data_shape, smoothing)
         if self.data_shape != (3,):
             raise ValueError(f"RGBPixelJoint: data_shape must be (3,), got {data_shape}")
