@@ -115,10 +115,11 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[1:] - sums[np.arange(1, len(values) + 1) - counts]) / counts
 
 
-def plot_loss(history: dict[str, Any], path: PathLike) -> str:
+def plot_loss(history: dict[str, Any], path: PathLike, unit: str = "nats per example") -> str:
     """Per-step training values (raw, faint, and smoothed) and the per-epoch test loss.
 
     history : ``{"train": {name: [per step]}, "test": [{"step": s, "loss": l, ...}]}``
+    unit : what the loss is measured in (the model's ``loss_unit``), for the y label
     """
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, values in history.get("train", {}).items():
@@ -133,7 +134,7 @@ def plot_loss(history: dict[str, Any], path: PathLike) -> str:
         ax.plot([entry["step"] for entry in test], [entry["loss"] for entry in test], "o-",
                 color="black", label="test loss (per epoch)")
     ax.set_xlabel("step")
-    ax.set_ylabel("nats per example")
+    ax.set_ylabel(unit)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
@@ -560,7 +561,7 @@ def make_run_plots(
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    written = [plot_loss(history, run_dir / "loss.png")]
+    written = [plot_loss(history, run_dir / "loss.png", unit=model.loss_unit)]
     x_test = np.asarray(x_test)
     images = x_test.ndim == 4
     points = x_test.ndim == 2 and x_test.shape[1] == 2

@@ -61,9 +61,6 @@ from minigen.optim import SGD, Adam, Optimizer
 Batch = dict[str, np.ndarray]
 """Aligned arrays by field name; ``"x"`` always present (see the module docstring)."""
 
-CONDITION_FIELDS = ("y", "source", "x_b", "text")
-
-
 class Model(Module, ABC):
     """Every minigen model: a :class:`~minigen.nn.Module` that trains and samples.
 
@@ -91,7 +88,7 @@ class Model(Module, ABC):
     conditions: ClassVar[tuple[str, ...]] = ()
     generative: ClassVar[bool] = True
     uses_learning_rate: ClassVar[bool] = True
-    loss_unit: ClassVar[str] = "nats"
+    loss_unit: ClassVar[str] = "nats per example"
     test_loss: ClassVar[bool] = True
     binary_data: ClassVar[bool] = False
     sample_options: ClassVar[tuple[str, ...]] = ()

@@ -105,6 +105,7 @@ class Autoencoder(AutoencoderReadout, Encoder, ReportsMetrics):
     """
 
     generative = False  # no prior over codes: sample raises (the VAE adds one)
+    loss_unit = "reconstruction loss per image (summed over pixels)"
 
     def __init__(
         self,
