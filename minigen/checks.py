@@ -23,3 +23,19 @@ def check_rng(owner: str, rng: Any, why: str = "") -> np.random.Generator:
         raise TypeError(f"{owner}: rng must be a numpy.random.Generator "
                         f"(np.random.default_rng(seed)){why}, got {type(rng).__name__}")
     return rng
+
+
+def check_labels(owner: str, y: Any, n: int, num_classes: int) -> np.ndarray:
+    """``y`` as (n,) int64 class labels in [0, num_classes), else a ValueError naming ``owner``,
+    the shape and range expected and what was given."""
+    if y is None:
+        raise ValueError(f"{owner}: pass the labels, y= an array of {n} integers in "
+                         f"[0, {num_classes})")
+    labels = np.asarray(y)
+    if labels.shape != (n,) or (labels.size and labels.dtype.kind not in "iu"):
+        raise ValueError(f"{owner}: y must be {n} integer labels (shape ({n},)), got shape "
+                         f"{labels.shape} and dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{owner}: y must be class labels, and labels must lie in "
+                         f"[0, {num_classes}); got values from {labels.min()} to {labels.max()}")
+    return labels.astype(np.int64)

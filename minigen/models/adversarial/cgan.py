@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from minigen.checks import check_labels
 
 from .gan import GAN
 
@@ -63,16 +64,7 @@ class ConditionalGAN(GAN):
 
     def one_hot(self, y: Any, n: int) -> np.ndarray:
         """Labels y : (n,) integers in [0, C) -> (n, C) one-hot rows in the model's dtype."""
-        if y is None:
-            raise ValueError(f"ConditionalGAN: pass the labels, y= an array of {n} integers "
-                             f"in [0, {self.num_classes})")
-        labels = np.asarray(y)
-        if labels.shape != (n,) or (labels.size and labels.dtype.kind not in "iu"):
-            raise ValueError(f"ConditionalGAN: y must be {n} integer labels (shape ({n},)), "
-                             f"got shape {labels.shape} and dtype {labels.dtype}")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f"ConditionalGAN: labels must lie in [0, {self.num_classes}), got "
-                             f"values from {labels.min()} to {labels.max()}")
+        labels = check_labels("ConditionalGAN", y, n, self.num_classes)
         return np.eye(self.num_classes, dtype=self.dtype)[labels]
 
     def _condition(self, n: int, conditions: dict[str, Any]) -> Tensor:

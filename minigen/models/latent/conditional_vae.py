@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from minigen.checks import check_labels
 
 from .vae import VAE
 
@@ -61,16 +62,7 @@ class ConditionalVAE(VAE):
 
     def one_hot(self, y: Any, n: int) -> np.ndarray:
         """Labels y : (n,) integers in [0, C) -> (n, C) one-hot rows in the model's dtype."""
-        if y is None:
-            raise ValueError(f"ConditionalVAE: pass the labels, y= an array of {n} integers "
-                             f"in [0, {self.num_classes})")
-        labels = np.asarray(y)
-        if labels.shape != (n,) or (labels.size and labels.dtype.kind not in "iu"):
-            raise ValueError(f"ConditionalVAE: y must be {n} integer labels (shape ({n},)), "
-                             f"got shape {labels.shape} and dtype {labels.dtype}")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f"ConditionalVAE: labels must lie in [0, {self.num_classes}), got "
-                             f"values from {labels.min()} to {labels.max()}")
+        labels = check_labels("ConditionalVAE", y, n, self.num_classes)
         return np.eye(self.num_classes, dtype=self.dtype)[labels]
 
     def loss(self, x: Any, rng: np.random.Generator, y: Any = None) -> Tensor:

@@ -48,6 +48,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from autograd import Tensor
+from minigen.checks import check_labels
 from minigen.models import registry
 from minigen.models.base import ExplicitDensity, Model, SecondStage, TrainsItself
 from minigen.nn import Module, Parameter
@@ -301,12 +302,4 @@ class GenerativeClassifier(ExplicitDensity, TrainsItself, SecondStage):
 
     # ----- checks --------------------------------------------------------------------
     def _check_labels(self, y: Any, n: int) -> np.ndarray:
-        if y is None:
-            raise ValueError("GenerativeClassifier: labels y are required (N,) ints")
-        labels = np.asarray(y)
-        if labels.shape != (n,) or labels.dtype.kind not in "iu" or (
-                n and (labels.min() < 0 or labels.max() >= self.num_classes)):
-            raise ValueError(f"GenerativeClassifier: y must be ints (N,) = ({n},) in 0 … "
-                             f"{self.num_classes - 1}, got dtype {labels.dtype} and shape "
-                             f"{labels.shape}")
-        return labels.astype(np.int64)
+        return check_labels("GenerativeClassifier", y, n, self.num_classes)
