@@ -43,7 +43,7 @@ from minigen.checkpoint import (
     save_checkpoint,
     write_json,
 )
-from minigen.data import DATASETS, DataLoader, get_dataset
+from minigen.data import DATASETS, DataLoader, get_dataset, get_fields
 from minigen.evaluate import DEFAULT_IWAE_K, evaluate
 from minigen.models.base import Batch, Model, SecondStage, TrainsItself
 from minigen.models.registry import ModelSpec, get_spec
@@ -87,9 +87,13 @@ def load_split(data: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_fields(data: str, split: str) -> Batch:
-    """A data set's split as batch fields: ``{"x": examples, "y": labels, ...}``."""
-    x, y = load_split(data, split)
-    return {"x": x, "y": y}
+    """A data set's split as batch fields: ``{"x": examples, "y": labels, ...}``.
+
+    Floating fields become float32, as in ``load_split``."""
+    fields = get_fields(data, split)
+    return {name: value.astype(np.float32, copy=False)
+            if np.issubdtype(value.dtype, np.floating) else value
+            for name, value in fields.items()}
 
 
 def conditions_of(model: Model, fields: Batch) -> Batch:

@@ -20,6 +20,16 @@ from .bars_and_stripes import (
     sample_bars_and_stripes,
 )
 from .colour_pixels import load_colour_pixels
+from .digit_domains import (
+    DOMAIN_NAMES,
+    TRANSLATION_SETS,
+    dilate,
+    erode_rows,
+    pixelate,
+    rotate90,
+    to_domain,
+    translation_fields,
+)
 from .digits import DIGITS_SHA256, dequantize, load_digits
 from .loader import DataLoader
 from .mnist import load_mnist, read_idx, write_idx
@@ -71,6 +81,16 @@ __all__ = [
     "swiss_roll",
     "two_moons",
     "write_idx",
+    # image domains for translation (data/digit_domains.py)
+    "DOMAIN_NAMES",
+    "TRANSLATION_SETS",
+    "dilate",
+    "erode_rows",
+    "get_fields",
+    "pixelate",
+    "rotate90",
+    "to_domain",
+    "translation_fields",
     # text and colour pixels (the sequence family)
     "END_TOKEN",
     "NAMES_SHA256",
@@ -148,7 +168,15 @@ _LOADERS: dict[str, Callable[[str, np.random.Generator | None], Arrays]] = {
     # one photograph's pixels: (N, 3) int64 levels 0..255 (data/colour_pixels.py)
     "colour-pixels": lambda split, rng: load_colour_pixels(split),
 }
-DATASETS = tuple(_LOADERS)
+Fields = dict[str, np.ndarray]
+# Data sets with more than (x, y): each gives a dict of aligned batch fields (the field
+# names are documented in minigen.models.base), x and y always among them.
+_FIELD_LOADERS: dict[str, Callable[[str, np.random.Generator | None], Fields]] = {
+    # image-to-image domains in [-1, 1] (data/digit_domains.py)
+    **{name: (lambda split, rng, name=name: translation_fields(name, split))
+       for name in TRANSLATION_SETS},
+}
+DATASETS = (*_LOADERS, *_FIELD_LOADERS)
 
 
 def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -> Arrays:
@@ -172,7 +200,10 @@ def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -
         train then 500 test images;
         "names": 32,033 given names as tokens (N, 16) int64 (``load_names``), 90/10 split;
         "colour-pixels": the (r, g, b) levels of matplotlib's Grace Hopper photograph,
-        (N, 3) int64 (``load_colour_pixels``), 90/10 split.
+        (N, 3) int64 (``load_colour_pixels``), 90/10 split;
+        "digits-pix2pix", "digits-thin-bold", "digits-domains": translation domains of the
+        signed digits (``minigen.data.digit_domains``); here only their x and y, the rest
+        through ``get_fields``.
     split : "train", "test" or "all" (train followed by test)
     rng : used only by "digits-dequantized"; every other set is fixed
 
@@ -185,4 +216,22 @@ def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -
     """
     check_choice("name", name, DATASETS)
     check_choice("split", split, SPLITS)
+    if name in _FIELD_LOADERS:
+        fields = _FIELD_LOADERS[name](split, rng)
+        return fields["x"], fields["y"]
     return _LOADERS[name](split, rng)
+
+
+def get_fields(name: str, split: str, rng: np.random.Generator | None = None) -> Fields:
+    """A data set's split as batch fields, ``{"x": ..., "y": ..., ...}``.
+
+    Plain data sets give ``{"x", "y"}`` (``get_dataset``); the translation sets add their
+    paired or unpaired fields (``source``, ``x_b``, ``y_b``, ``domain``: see
+    ``minigen.data.digit_domains``). Every array holds the same N rows.
+    """
+    check_choice("name", name, DATASETS)
+    check_choice("split", split, SPLITS)
+    if name in _FIELD_LOADERS:
+        return dict(_FIELD_LOADERS[name](split, rng))
+    x, y = _LOADERS[name](split, rng)
+    return {"x": x, "y": y}

@@ -17,7 +17,8 @@ field      meaning
 ========== =================================================================
 ``y``      class labels, int (N,) (conditional VAE, conditional GAN, guidance)
 ``source`` the paired input image of an image-to-image model; ``x`` is its target
-``x_b``    a second, unpaired domain drawn beside ``x`` (CycleGAN)
+``x_b``    a second, unpaired domain drawn beside ``x`` (CycleGAN); ``y_b`` its labels
+``domain`` the attribute domain ``x`` is shown in, int (N,) (StarGAN)
 ``text``   caption tokens, int (N, T)
 ========== =================================================================
 
