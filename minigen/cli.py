@@ -146,9 +146,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                    overrides=parse_overrides(args.set), progress=not args.no_progress)
     seconds = time.perf_counter() - started
     config = result.config
-    x_test, y_test = load_split(config["data"], "test")
-    plots = make_run_plots(result.model, run_dir, x_test, y_test, result.history,
-                           np.random.default_rng(config["seed"]), config["data"])
+    test_fields = load_fields(config["data"], "test")
+    plots = make_run_plots(result.model, run_dir, test_fields["x"], test_fields["y"],
+                           result.history, np.random.default_rng(config["seed"]),
+                           config["data"], fields=test_fields)
     last = result.history["test"][-1] if result.history["test"] else {"epoch": 0, "step": 0}
     plural = "" if last["epoch"] == 1 else "s"
     print(f"trained {spec.name} on {config['data']}: {last['epoch']} epoch{plural}, "
@@ -185,9 +186,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
                   else np.arange(args.n) % num_classes)  # column c of the grid is class c
         samples = np.asarray(model.sample(args.n, rng, y=labels, **options))
         nrow = nrow if args.y is not None else num_classes
-    else:
-        labels = None
-        samples = np.asarray(model.sample(args.n, rng, **options))
+    else:  # unconditional, or conditioned on test-split fields (source images, domains)
+        given, labels = model.sampling_conditions(args.n, load_fields(config["data"], "test"),
+                                                  rng)
+        samples = np.asarray(model.sample(args.n, rng, **given, **options))
     if samples.ndim == 2 and samples.dtype.kind in "iu" and isinstance(model, DecodesText):
         names = model.decode(samples)
         print("\n".join(names))

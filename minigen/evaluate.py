@@ -131,7 +131,8 @@ def evaluate(
                 metrics.update({key: _as_float(value)
                                 for key, value in model.metrics(x, rng).items()})
             if model.generative and quality_data in QUALITY_DATA:
-                metrics.update(judge_samples(model, quality_data, quality_samples, rng))
+                metrics.update(judge_samples(model, quality_data, quality_samples, rng,
+                                             fields={"x": x, **conditions}))
     finally:
         model.train(was_training)
     metrics["num_parameters"] = int(model.num_parameters())
@@ -140,18 +141,16 @@ def evaluate(
     return metrics
 
 
-def judge_samples(model: Model, data_name: str, n: int, rng: np.random.Generator
-                  ) -> dict[str, float]:
+def judge_samples(model: Model, data_name: str, n: int, rng: np.random.Generator,
+                  fields: dict[str, np.ndarray] | None = None) -> dict[str, float]:
     """The sample-quality block for ``n`` samples of ``model`` (see ``minigen.quality``).
 
-    A model conditioned on labels draws class ``i mod num_classes`` for sample i and is
-    also scored on the judge's accuracy against those labels.
+    The samples are conditioned as ``model.sampling_conditions(n, fields, rng)`` says
+    (``fields``: the test split's batch fields): a model conditioned on labels draws class
+    ``i mod num_classes`` for sample i, and is also scored on the judge's accuracy
+    against the classes its conditions ask for.
     """
-    labels = None
-    given = {}
-    if "y" in model.conditions:
-        labels = np.arange(n) % int(model.num_classes)
-        given = {"y": labels}
+    given, labels = model.sampling_conditions(n, fields or {}, rng)
     samples = np.asarray(model.sample(n, rng, **given), dtype=np.float64)
     if data_name in BINARY_DATA and not np.isin(samples, (0.0, 1.0)).all():
         samples = (rng.random(samples.shape) < samples).astype(np.float64)  # x ~ Bern(mean)

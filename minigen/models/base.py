@@ -136,6 +136,25 @@ class Model(Module, ABC):
     def loss(self, x: Any, rng: np.random.Generator, **conditions: Any) -> Tensor:
         """Scalar Tensor to minimise: the mean over the batch x : (N, *data_shape)."""
 
+    def sampling_conditions(self, n: int, fields: Batch, rng: np.random.Generator
+                            ) -> tuple[Batch, np.ndarray | None]:
+        """What to condition ``n`` samples on, for the judge, the figures and the CLI.
+
+        ``fields`` are a held-out split's batch fields (the test split). Returns the keyword
+        arguments for ``sample(n, rng, **conditions)`` and the class each sample should show
+        (the judge scores its accuracy), or None where no class is asked for. The default
+        covers unconditional models and labels: sample i is of class ``i mod num_classes``.
+        A model conditioned on anything else (a source image, a caption, a target domain)
+        overrides this, e.g. with the first n source images of ``fields``.
+        """
+        if not self.conditions:
+            return {}, None
+        if self.conditions == ("y",):
+            labels = np.arange(n) % int(self.num_classes)
+            return {"y": labels}, labels
+        raise NotImplementedError(f"{type(self).__name__} conditions on {self.conditions}: "
+                                  "override sampling_conditions to say what samples take")
+
     @abstractmethod
     def sample(self, n: int, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
         """n new examples (n, *data_shape) in data space."""
@@ -362,3 +381,21 @@ class DecodesText(ABC):
     @abstractmethod
     def decode(self, tokens: np.ndarray) -> list[str]:
         """Token rows (N, T) -> the N strings they spell (up to the end token)."""
+
+
+class ShowsRows(ABC):
+    """A model with a figure of labelled image rows, written as ``rows_figure`` in the run.
+
+    Image-to-image models show input | output | target (one row each, the same test
+    examples in every column); a text-to-image model shows one row per caption.
+    """
+
+    rows_figure: ClassVar[str] = "translations.png"
+
+    @abstractmethod
+    def figure_rows(self, fields: Batch, rng: np.random.Generator
+                    ) -> tuple[str, dict[str, np.ndarray]]:
+        """(title, {row label: images (k, C, H, W)}) drawn from the test ``fields``.
+
+        Every row holds images on the data's scale; rows may differ in k.
+        """
