@@ -19,9 +19,13 @@ is already in B alone: G maps A → B, so it is applied to b, and F to a. ‖·�
 over pixels here, as in the authors' code (``nn.L1Loss``).
 
 Architecture at 8×8: both generators are ``minigen.nn.UNetGenerator`` (8×8 → 4×4 → 2×2 and
-back, no dropout), both discriminators ``PatchGAN(1, C_D, 1)`` (4×4 grids of logits on
-4×4 patches). Weights ~ N(0, 0.02²); Adam, lr 2·10⁻⁴, β₁ = 0.5; one optimiser for G and F
-together ("generators") and one for D_A and D_B ("discriminators"), as in the paper's code.
+back, no dropout), both discriminators ``PatchGAN(1, C_D, 2)``: a 2×2 grid of logits, each
+with a receptive field of r = 1 → 1 → 4 → 10, i.e. a 7×7 window of the 8×8 digit once the
+padding is cut off. With one layer (4×4 patches, pix2pix's default here) D_B accepted blobs
+of bold texture that lost the digit (judge accuracy of G(a) 0.72 against 0.81 with two
+layers, 40 epochs each): stroke width is local, a digit's shape is not. Weights ~
+N(0, 0.02²); Adam with β₁ = 0.5; one optimiser for G and F together ("generators") and one
+for D_A and D_B ("discriminators"), as in the paper's code.
 
 Data: "digits-thin-bold": ``x`` = domain A, thin digits (eroded strokes), ``x_b`` = domain
 B, bold digits (dilated strokes), different digits in the two fields, all in [−1, 1].
@@ -35,8 +39,9 @@ Translation using Cycle-Consistent Adversarial Networks", ICCV.
 Deviations: U-Net generators instead of the ResNet ones (six residual blocks at 2×2 would
 be mostly padding; the authors' code offers the U-Net as an option), no InstanceNorm (a
 2×2 map has 4 values to normalise over); the shared least-squares game halves the
-generator's term, ½E(d − 1)², where the authors' code uses E(d − 1)². The pool is not
-saved in checkpoints: a resumed run refills it from empty.
+generator's term, ½E(d − 1)², where the authors' code uses E(d − 1)²; lr 10⁻³ and batches
+of 8 (registry) instead of 2·10⁻⁴ and batches of 1, so that 40 epochs on one CPU core
+suffice. The pool is not saved in checkpoints: a resumed run refills it from empty.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from minigen.nn.patchgan import PatchGAN
 from minigen.nn.unet_generator import UNetGenerator
 
 from .dcgan import dcgan_init
-from .translation import check_count, check_images, test_images
+from .translation import check_count, check_images, held_out_sources
 
 GAME = gan_loss("least_squares")
 
@@ -108,7 +113,7 @@ class CycleGAN(TrainsItself, ShowsRows):
     rng : draws the initial weights
     channels : C, the width of each U-Net generator
     discriminator_channels : the PatchGANs' first width
-    discriminator_layers : the PatchGANs' strided layers (1: 4×4 patches on 8×8)
+    discriminator_layers : the PatchGANs' strided layers (2: 7×7 windows of an 8×8 digit)
     cycle_weight : λ_cyc
     identity_weight : the identity term's weight as a fraction of λ_cyc (0.5 in the paper)
     pool_size : how many past fakes each discriminator's pool keeps (0: no pool)
@@ -119,7 +124,7 @@ class CycleGAN(TrainsItself, ShowsRows):
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 8, 8), *, rng: np.random.Generator,
                  channels: int = 32, discriminator_channels: int = 32,
-                 discriminator_layers: int = 1, cycle_weight: float = 10.0,
+                 discriminator_layers: int = 2, cycle_weight: float = 10.0,
                  identity_weight: float = 0.5, pool_size: int = 50) -> None:
         super().__init__()
         self.data_shape = tuple(int(d) for d in data_shape)
@@ -217,7 +222,7 @@ class CycleGAN(TrainsItself, ShowsRows):
     def sampling_conditions(self, n: int, fields: Batch, rng: np.random.Generator
                             ) -> tuple[Batch, np.ndarray | None]:
         """The first n test A images (field x) as ``source``, and their classes (y)."""
-        return test_images(fields, n, "x")
+        return held_out_sources(fields, n, "x")
 
     def figure_rows(self, fields: Batch, rng: np.random.Generator
                     ) -> tuple[str, dict[str, np.ndarray]]:

@@ -50,7 +50,7 @@ from minigen.nn.patchgan import PatchGAN
 from minigen.nn.unet_generator import UNetGenerator
 
 from .dcgan import dcgan_init
-from .translation import check_count, check_images, test_images
+from .translation import check_count, check_images, held_out_sources
 
 GAME = gan_loss("non_saturating")
 
@@ -165,7 +165,7 @@ class Pix2Pix(TrainsItself, ShowsRows):
     def sampling_conditions(self, n: int, fields: Batch, rng: np.random.Generator
                             ) -> tuple[Batch, np.ndarray | None]:
         """The first n test sources (repeated if fewer), and their digits' classes."""
-        return test_images(fields, n, "source")
+        return held_out_sources(fields, n, "source")
 
     def figure_rows(self, fields: Batch, rng: np.random.Generator
                     ) -> tuple[str, dict[str, np.ndarray]]:

@@ -43,7 +43,7 @@ def check_images(model: Model, images: Any, argument: str, n: int | None = None)
     return model.examples(images)
 
 
-def test_images(fields: Batch, n: int, images: str, labels: str = "y"
+def held_out_sources(fields: Batch, n: int, images: str, labels: str = "y"
                 ) -> tuple[Batch, np.ndarray | None]:
     """The first n test images of field ``images`` (repeated when there are fewer) as
     ``{"source": ...}``, and their classes from field ``labels`` when ``fields`` has it."""

@@ -162,7 +162,7 @@ def test_sample_translates_a_to_b_and_sampling_conditions_take_test_a_digits():
 
 def test_registered_cyclegan_trains_one_epoch_and_reloads(tmp_path: Path):
     spec = get_spec("cyclegan")
-    result = train(spec, epochs=1, seed=0, progress=False, out_dir=tmp_path / "run",
+    result = train(spec, epochs=1, batch_size=64, seed=0, progress=False, out_dir=tmp_path / "run",
                    overrides={"channels": 8, "discriminator_channels": 8})
     assert spec.data == "digits-thin-bold" and 0 < result.metrics["loss"] < 4
     loaded, _, _ = load_model(tmp_path / "run")
