@@ -305,7 +305,7 @@ _SPECS: list[ModelSpec] = [
               "(source, image); cGAN + 100 L1; pixelated digit -> digit",
               "digits-pix2pix", {"channels": 32, "dropout": 0.5, "discriminator_channels": 32,
                                  "discriminator_layers": 1, "l1_weight": 100.0},
-              epochs=60, batch_size=64, lr=2e-4,
+              epochs=150, batch_size=64, lr=2e-4,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
     ModelSpec("cyclegan", "adversarial", "minigen.models.adversarial.cyclegan:CycleGAN",
