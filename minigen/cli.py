@@ -34,7 +34,7 @@ from minigen.data import DATASETS
 from minigen.evaluate import evaluate
 from minigen.models.base import DecodesText
 from minigen.models.registry import REGISTRY, get_spec, hyperparameters
-from minigen.plot import make_run_plots, plot_image_grid, plot_points_2d
+from minigen.plot import make_run_plots, on_data_scale, plot_image_grid, plot_points_2d
 from minigen.quality import FLOOR_SUFFIX, direction
 from minigen.train import (
     HISTORY_FILE,
@@ -230,7 +230,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         print(f"({args.n} samples of {config['model']})")
         return 0
     if samples.ndim == 4:
-        plot_image_grid(samples, out, nrow=nrow, title=f"{config['model']} samples")
+        plot_image_grid(on_data_scale(samples, config["data"]), out, nrow=nrow,
+                        title=f"{config['model']} {model.samples_are}")
     elif samples.ndim == 2 and samples.shape[1] == 2:
         plot_points_2d(samples, out, reference=load_split(config["data"], "test")[0],
                        labels=labels)

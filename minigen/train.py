@@ -230,9 +230,21 @@ def _gradient_step(model: Model, optimizer: Optimizer, x: np.ndarray, rng: np.ra
 
 def _self_step(model: TrainsItself, x: np.ndarray, rng: np.random.Generator, conditions: Batch,
                step: int, history: dict[str, Any]) -> dict[str, float]:
-    """The model's own training step (its players and optimisers); values checked after."""
-    values = {k: float(v) for k, v in model.train_step(x, rng, **conditions).items()}
+    """The model's own training step (its players and optimisers). A player whose
+    objective is not finite is stopped before its update (``step_player``); the reported
+    values and, for updates by other rules (contrastive divergence, counting), every
+    parameter are checked after."""
+    try:
+        values = {k: float(v) for k, v in model.train_step(x, rng, **conditions).items()}
+    except FloatingPointError as error:
+        raise TrainingDivergedError(f"training diverged at step {step}: {error}. The last "
+                                    "good checkpoint is kept; try a smaller --lr") from None
     _check_finite(values, step, history)
+    broken = [name for name, value in model.named_parameters() if not np.isfinite(value.data).all()]
+    if broken:
+        raise TrainingDivergedError(f"training diverged at step {step}: {broken[0]} holds NaN "
+                                    "or inf after the step. The last good checkpoint is kept; "
+                                    "try a smaller --lr")
     return values
 
 
