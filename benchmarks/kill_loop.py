@@ -6,7 +6,7 @@ whole (``minigen eval`` and ``minigen sample`` exit 0, or the run had not finish
 first epoch), and resumes. At the end the run is resumed to completion and its weights
 are compared with an uninterrupted run of the same seed: they must be bit-identical.
 
-    python benchmarks/kill_loop.py                 # 20 kills of a 12-epoch VAE run
+    python benchmarks/kill_loop.py                 # 20 kills of a 40-epoch VAE run
     python benchmarks/kill_loop.py --rounds 5 --model nade --epochs 6
 
 Prints one line per kill and a summary table. Exit status 1 if any check failed.
@@ -47,7 +47,7 @@ def start(*argv: str) -> subprocess.Popen:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="vae")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0, help="seeds the kill instants")
     args = parser.parse_args()
@@ -69,7 +69,7 @@ def main() -> int:
     for round_number in range(1, args.rounds + 1):
         resume = ["--resume"] if checkpoint_dir(run) is not None else []
         process = start(*train, "--out", str(run), *resume)
-        delay = float(rng.uniform(0.5, max(1.0, 0.6 * full_time)))
+        delay = float(rng.uniform(0.5, max(1.0, 0.25 * full_time)))
         time.sleep(delay)
         finished = process.poll() is not None
         if not finished:

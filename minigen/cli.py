@@ -30,7 +30,7 @@ import numpy as np
 
 from minigen import __version__
 from minigen.checkpoint import POINTER_FILE, CheckpointError, load_model, write_json
-from minigen.data import DATASETS
+from minigen.data import DATASETS, load_mnist
 from minigen.evaluate import evaluate
 from minigen.models.base import DecodesText
 from minigen.models.registry import REGISTRY, get_spec, hyperparameters
@@ -166,6 +166,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.data is not None and args.data not in DATASETS:
         raise UsageError(f"unknown data set {args.data!r}; valid: {', '.join(DATASETS)}")
     run_dir = Path(args.out if args.out is not None else Path("runs") / spec.name)
+    if args.download:
+        data = args.data if args.data is not None else spec.data
+        if not data.startswith("mnist"):
+            raise UsageError(f"--download fetches MNIST; {data!r} is embedded (drop "
+                             "--download, or add --data mnist)")
+        load_mnist("all", download=True)  # both splits, each file checked by its SHA-256
     started = time.perf_counter()
     result = train(spec, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
                    lr=args.lr, seed=args.seed, out_dir=run_dir, resume=args.resume,
@@ -288,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--out", help="run directory (default: runs/MODEL)")
     training.add_argument("--resume", action="store_true",
                           help="continue the run in --out up to --epochs")
+    training.add_argument("--download", action="store_true",
+                          help="fetch MNIST first if it is missing (with --data mnist or "
+                               "mnist-binary; checked by SHA-256)")
     training.add_argument("--force", action="store_true",
                           help="replace the run already in --out (its checkpoint, metrics "
                                "and figures)")

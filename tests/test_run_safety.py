@@ -406,3 +406,21 @@ def test_cli_samples_are_titled_as_decoder_means_and_drawn_on_the_data_scale(
     assert _run(capsys, "sample", "runs/vae", "-n", "4")[0] == 0
     assert drawn["title"].startswith("vae decoder means")
     assert drawn["images"].min() >= 0 and drawn["images"].max() <= 1
+
+
+def test_download_fetches_mnist_only_when_asked_and_only_for_mnist(
+        capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from minigen import cli
+    fetched = []
+
+    def fake_load_mnist(split: str, download: bool = False, **kwargs: Any) -> None:
+        fetched.append((split, download))
+        raise OSError("no network here (simulated)")
+
+    monkeypatch.setattr(cli, "load_mnist", fake_load_mnist)
+    code, _, err = _run(capsys, "train", "vae", "--data", "mnist-binary", "--download")
+    assert code == 2 and fetched == [("all", True)]
+    _one_line(err, "no network here")
+    code, _, err = _run(capsys, "train", "vae", "--download")
+    assert code == 2
+    _one_line(err, "--download fetches MNIST; 'digits-binary' is embedded")

@@ -104,7 +104,7 @@ class Model(Module, ABC):
         """Every model's ``sample`` checks ``n`` first: a positive int (the one check of it,
         added here so no model can forget it)."""
         super().__init_subclass__(**kwargs)
-        sample = cls.__dict__.get("sample")
+        sample = getattr(cls, "sample", None)  # its own, a mixin's or a parent's
         if sample is None or getattr(sample, "__isabstractmethod__", False) or getattr(
                 sample, "checks_n", False):
             return
