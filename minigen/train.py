@@ -388,6 +388,10 @@ def _refusal(spec: ModelSpec, fields: Batch) -> str | None:
     if missing:
         return f"it conditions on {', '.join(missing)}, which the data set does not have"
     x = fields["x"][:2]
+    default = load_fields(spec.data, "test")["x"]
+    if default.dtype.kind in "iu" and not np.array_equal(x, np.round(x)):
+        # binary digits are fine as 64 tokens; points on a ring are no tokens at all
+        return "it models integer tokens or levels, and this data set holds fractions"
     hparams = dict(spec.hparams)
     if "y" in model_class.conditions:
         hparams.setdefault("num_classes", int(fields["y"].max()) + 1)

@@ -80,6 +80,8 @@ class Model(Module, ABC):
         surrogate such as contrastive divergence's); the evaluator then skips it
     binary_data : True for a model of binary data: :meth:`examples` refuses anything but
         0 and 1 (a grey level has no probability under a Bernoulli model)
+    value_range : (low, high) the data must lie in, checked by :meth:`examples`; None for
+        any finite value. A model may set it per instance (a tanh generator: (−1, 1))
     sample_options : keyword arguments ``sample`` takes beyond ``n`` and ``rng`` (a
         diffusion model's "sampler", "steps", "eta", "guidance"; a language model's
         "temperature"); ``minigen sample`` offers exactly these as flags
@@ -96,6 +98,7 @@ class Model(Module, ABC):
     loss_unit: ClassVar[str] = "nats per example"
     test_loss: ClassVar[bool] = True
     binary_data: ClassVar[bool] = False
+    value_range: tuple[float, float] | None = None
     sample_options: ClassVar[tuple[str, ...]] = ()
     samples_are: ClassVar[str] = "samples"
     data_shape: tuple[int, ...]
@@ -147,6 +150,13 @@ class Model(Module, ABC):
                 raise ValueError(f"{name}: x must be binary (values 0 and 1), as in "
                                  f"'digits-binary'; got values in [{array.min():g}, "
                                  f"{array.max():g}]")
+            if self.value_range is not None and array.size:
+                low, high = self.value_range
+                if array.min() < low or array.max() > high:
+                    example = {(0.0, 1.0): " as in 'digits'", (-1.0, 1.0): " as in "
+                               "'digits-signed'"}.get((float(low), float(high)), "")
+                    raise ValueError(f"{name}: x must lie in [{low:g}, {high:g}]{example}; "
+                                     f"got values in [{array.min():g}, {array.max():g}]")
             x = Tensor(array.astype(self.dtype, copy=False))
         accepted = [shape, (size,)] if flat else [shape]
         if x.ndim < 1 or tuple(x.shape[1:]) not in accepted:
