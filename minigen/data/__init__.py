@@ -251,7 +251,8 @@ def get_fields(name: str, split: str, rng: np.random.Generator | None = None) ->
 
     Plain data sets give ``{"x", "y"}`` (``get_dataset``); the translation sets add their
     paired or unpaired fields (``source``, ``x_b``, ``y_b``, ``domain``: see
-    ``minigen.data.digit_domains``); "digits-captions" adds ``text`` (caption tokens). Every array holds the same N rows.
+    ``minigen.data.digit_domains``); "digits-captions" adds ``text`` (caption tokens).
+    Every array holds the same N rows.
     """
     check_choice("name", name, DATASETS)
     check_choice("split", split, SPLITS)
