@@ -167,6 +167,7 @@ def encode_captions(captions: str | Sequence[str], length: int = CAPTION_LENGTH)
         if not isinstance(caption, str):
             raise TypeError(f"encode_captions: captions must be strings, got "
                             f"{type(caption).__name__} {caption!r}")
+        caption = str(caption)  # a NumPy string prints as np.str_(...) otherwise
         words = caption_words(caption)
         if not words:
             raise ValueError(f"caption {caption!r} has no words; write one such as "
