@@ -97,6 +97,8 @@ __all__ = [
     "dilate",
     "erode_rows",
     "get_fields",
+    "IMAGE_RANGES",
+    "image_range",
     "pixelate",
     "rotate90",
     "to_domain",
@@ -199,6 +201,23 @@ _FIELD_LOADERS: dict[str, Callable[[str, np.random.Generator | None], Fields]] =
     "digits-captions": lambda split, rng: caption_fields(split),
 }
 DATASETS = (*_LOADERS, *_FIELD_LOADERS)
+
+
+# The value range of each image data set, (black, white): every figure maps pixels to grey
+# by it, so samples that overshoot (a Gaussian decoder's dip below 0) are clipped, not
+# rescaled into a washed-out picture.
+_SIGNED, _UNIT = (-1.0, 1.0), (0.0, 1.0)
+IMAGE_RANGES: dict[str, tuple[float, float]] = {
+    "digits": _UNIT, "digits-binary": _UNIT, "digits-grey": (0.0, 16.0),
+    "digits-signed": _SIGNED, "digits-dequantized": _UNIT, "mnist": _UNIT,
+    "mnist-binary": _UNIT, "bars-and-stripes-3": _UNIT, "bars-and-stripes-4": _UNIT,
+    **dict.fromkeys(TRANSLATION_SETS, _SIGNED),
+}
+
+
+def image_range(name: str) -> tuple[float, float] | None:
+    """(black, white) pixel values of image data set ``name``; None for points or tokens."""
+    return IMAGE_RANGES.get(name)
 
 
 def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -> Arrays:

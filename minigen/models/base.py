@@ -48,6 +48,7 @@ Every method that draws takes an explicit ``np.random.Generator`` called ``rng``
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autograd import Tensor
+from minigen.checks import check_count
 from minigen.nn import Module, Parameter
 from minigen.optim import SGD, Adam, Optimizer
 
@@ -81,6 +83,8 @@ class Model(Module, ABC):
     sample_options : keyword arguments ``sample`` takes beyond ``n`` and ``rng`` (a
         diffusion model's "sampler", "steps", "eta", "guidance"; a language model's
         "temperature"); ``minigen sample`` offers exactly these as flags
+    samples_are : what ``sample`` returns, for figure titles: "samples", or e.g. "decoder
+        means" for a VAE, whose pictures are E[x | z] and not draws of x
 
     Every method that takes data passes it through :meth:`examples` first, so bad input is
     refused at the door with the shape or range that was expected.
@@ -93,7 +97,25 @@ class Model(Module, ABC):
     test_loss: ClassVar[bool] = True
     binary_data: ClassVar[bool] = False
     sample_options: ClassVar[tuple[str, ...]] = ()
+    samples_are: ClassVar[str] = "samples"
     data_shape: tuple[int, ...]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every model's ``sample`` checks ``n`` first: a positive int (the one check of it,
+        added here so no model can forget it)."""
+        super().__init_subclass__(**kwargs)
+        sample = getattr(cls, "sample", None)  # its own, a mixin's or a parent's
+        if sample is None or getattr(sample, "__isabstractmethod__", False) or getattr(
+                sample, "checks_n", False):
+            return
+
+        @functools.wraps(sample)
+        def checked_sample(self: Model, n: int, *args: Any, **kwargs: Any) -> np.ndarray:
+            return sample(self, check_count(f"{type(self).__name__}.sample", n), *args,
+                          **kwargs)
+
+        checked_sample.checks_n = True  # type: ignore[attr-defined]
+        cls.sample = checked_sample  # type: ignore[method-assign]
 
     @property
     def dtype(self) -> np.dtype:
@@ -306,6 +328,9 @@ class TrainsItself(Model):
         optimizer = self.optimizers()[name]
         self.zero_grad()
         value = objective()
+        if not np.isfinite(value.data).all():  # before the update: no NaN reaches θ
+            raise FloatingPointError(f"{type(self).__name__}: player {name!r}'s objective is "
+                                     f"{float(value.data)}; its parameters were not updated")
         value.backward()
         optimizer.step()
         self.zero_grad()

@@ -43,3 +43,15 @@ def test_every_model_refuses_nan_and_empty_batches(name: str) -> None:
         model.loss(bad, np.random.default_rng(0), **labels(4))
     with pytest.raises(ValueError, match="empty"):
         model.loss(x[:0], np.random.default_rng(0), **labels(0))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_model_refuses_a_sample_count_that_is_not_a_positive_int(
+        name: str) -> None:
+    sample = REGISTRY[name].model_class().sample
+    # the check is the protocol's (Model.__init_subclass__), so no model can lack it
+    assert getattr(sample, "checks_n", False), f"{name}.sample does not check n"
+    model = None
+    for bad, kind in ((0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(kind, match="n must be a positive int"):
+            sample(model, bad, np.random.default_rng(0))

@@ -67,6 +67,9 @@ class VAE(LatentVariable):
         the methods below take ``condition=`` an array (N, c)
     """
 
+    # sample() decodes z ~ N(0, I) to E[x | z]: the pictures are means, not draws of x
+    samples_are = "decoder means E[x | z], z ~ N(0, I)"
+
     def __init__(
         self,
         data_shape: tuple[int, ...],
