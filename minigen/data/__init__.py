@@ -211,7 +211,7 @@ IMAGE_RANGES: dict[str, tuple[float, float]] = {
     "digits": _UNIT, "digits-binary": _UNIT, "digits-grey": (0.0, 16.0),
     "digits-signed": _SIGNED, "digits-dequantized": _UNIT, "mnist": _UNIT,
     "mnist-binary": _UNIT, "bars-and-stripes-3": _UNIT, "bars-and-stripes-4": _UNIT,
-    **dict.fromkeys(TRANSLATION_SETS, _SIGNED),
+    **dict.fromkeys(TRANSLATION_SETS, _SIGNED), "digits-captions": _SIGNED,
 }
 
 
