@@ -188,10 +188,10 @@ class TextToImageGAN(TrainsItself, ShowsRows):
 
     def wrong_captions(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """For each caption, a caption naming another digit: class (c + k) mod 10 with k
-        uniform on 1..9, phrased from the training templates. (N, T) -> (N, T)."""
+        uniform on 1..9, phrased from the training templates. (N, T) -> (N, 10)."""
         classes = caption_classes(tokens)
         wrong = (classes + rng.integers(1, NUM_CLASSES, len(classes))) % NUM_CLASSES
-        return encode_captions(make_captions(wrong, rng, TRAINING_TEMPLATES), tokens.shape[1])
+        return encode_captions(make_captions(wrong, rng, TRAINING_TEMPLATES))
 
     def text_encoder_loss(self, tokens: np.ndarray) -> Tensor:
         """Pre-training: −E log p(c | t), c the class each caption names."""
@@ -298,20 +298,11 @@ class TextToImageGAN(TrainsItself, ShowsRows):
         held_out = [make_captions([digit], rng, [template])[0]
                     for digit, template in enumerate(templates)]
         training = make_captions(np.array([1, 4, 7, 9]), rng, TRAINING_TEMPLATES)
-        captions = [*held_out, *training]
-        z = self.noise(FIGURE_COLUMNS, rng)
-        rows = {}
-        was_training = self.training
-        self.eval()
-        try:
-            with ag.no_grad():
-                for caption, kind in zip(captions, ["held out"] * len(held_out)
-                                         + ["training"] * len(training)):
-                    embedding = self.embed(np.repeat(encode_captions(caption),
-                                                     FIGURE_COLUMNS, axis=0))
-                    rows[f"{caption!r} ({kind})"] = self.generate(z, embedding).data
-        finally:
-            self.train(was_training)
+        seed = int(rng.integers(2**32))  # every row draws the same z: only the caption changes
+        rows = {f"{caption!r} (held out)": self.sample(
+            FIGURE_COLUMNS, np.random.default_rng(seed), text=caption) for caption in held_out}
+        rows.update({f"{caption!r} (training)": self.sample(
+            FIGURE_COLUMNS, np.random.default_rng(seed), text=caption) for caption in training})
         return "GAN-CLS: one row per caption, the same z in each column", rows
 
     def read_classes(self, text: Sequence[str] | np.ndarray) -> np.ndarray:

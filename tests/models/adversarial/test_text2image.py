@@ -244,6 +244,13 @@ def test_figure_rows_are_one_row_per_caption_with_every_held_out_phrasing():
     used = {template for digit, caption in enumerate(held_out)
             for template in HELD_OUT_TEMPLATES if caption in every_caption([template], digit)}
     assert used == set(HELD_OUT_TEMPLATES)
+    blind = _model()  # a generator deaf to the text: rows differ only if their z differ
+    blind.generator_text[0].weight.data[...] = 0
+    blind.generator_text[0].bias.data[...] = 0
+    _, rows = blind.figure_rows({}, np.random.default_rng(0))
+    first = next(iter(rows.values()))
+    assert all(np.array_equal(images, first) for images in rows.values())
+    assert not np.allclose(first[0], first[1])  # and the columns' z differ
 
 
 # ----- the input door -------------------------------------------------------------------
