@@ -3,7 +3,7 @@
     minigen list
     minigen train vae [--data NAME] [--epochs N] [--batch-size N] [--lr F] [--seed N]
                       [--out DIR] [--resume] [--no-progress] [--set key=value ...]
-    minigen sample runs/vae [-n 64] [--seed 0] [--out FILE]
+    minigen sample runs/vae [-n 64] [--seed 0] [--out FILE] [--text CAPTION ...]
     minigen eval runs/vae
 
 Mistakes (an unknown model, a bad argument, a missing or corrupt run directory, a run
@@ -218,6 +218,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
                          f" (its sampling options: {offered})")
     if args.y is not None and "y" not in model.conditions:
         raise UsageError(f"{config['model']} is not conditioned on labels; drop --y")
+    if args.text is not None and "text" not in model.conditions:
+        raise UsageError(f"{config['model']} is not conditioned on text; drop --text")
     if "y" in model.conditions:
         num_classes = int(config["hparams"]["num_classes"])
         if args.y is not None and not 0 <= args.y < num_classes:
@@ -227,8 +229,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
         samples = np.asarray(model.sample(args.n, rng, y=labels, **options))
         nrow = nrow if args.y is not None else num_classes
     else:  # unconditional, or conditioned on test-split fields (source images, domains)
-        given, labels = model.sampling_conditions(args.n, load_fields(config["data"], "test"),
-                                                  rng)
+        if args.text is not None:  # caption i mod k of the k given: one column each
+            given, labels = {"text": [args.text[i % len(args.text)] for i in range(args.n)]}, None
+            nrow = len(args.text) if len(args.text) > 1 else nrow
+        else:
+            given, labels = model.sampling_conditions(
+                args.n, load_fields(config["data"], "test"), rng)
         samples = np.asarray(model.sample(args.n, rng, **given, **options))
     if samples.ndim == 2 and samples.dtype.kind in "iu" and isinstance(model, DecodesText):
         names = model.decode(samples)
@@ -313,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     sampling.add_argument("--out", help="PNG path (default: RUN_DIR/samples_cli.png)")
     sampling.add_argument("--y", type=int, help="class label, for a model conditioned on "
                           "labels (default: every class, one column each)")
+    sampling.add_argument("--text", action="append", help="caption, for a model conditioned "
+                          "on text; repeat it for several (sample i takes caption i mod k)")
     sampling.add_argument("--sampler", choices=("ddpm", "ddim"), help="diffusion sampler")
     sampling.add_argument("--steps", type=_positive_int, help="diffusion sampling steps")
     sampling.add_argument("--eta", type=float, help="DDIM's eta (0: deterministic)")

@@ -299,6 +299,21 @@ _SPECS: list[ModelSpec] = [
               epochs=60, batch_size=64, lr=2e-4,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    # --- adversarial, part 3: text to image (minigen/models/adversarial/text2image.py) ---
+    # 150 epochs: FD 16.5 (real 16.0), judge accuracy 0.998 on held-out phrasings, ~165 CPU s;
+    # at 60 epochs FD was 25.6. The text encoder pre-trains at 10 x lr (300 batches, ~4 s).
+    ModelSpec("text2image", "adversarial",
+              "minigen.models.adversarial.text2image:TextToImageGAN",
+              "GAN-CLS: captions -> pre-trained word GRU -> DCGAN G and matching-aware D "
+              "(real/right, real/wrong, fake/right); sample(n, text=captions)",
+              "digits-captions", {"latent_dim": 32, "channels": 32, "word_dim": 32,
+                                  "text_hidden": 64, "text_projection": 32,
+                                  "loss": "non_saturating", "pretrain_steps": 300,
+                                  "pretrain_batch_size": 128},
+              epochs=150, batch_size=64, lr=2e-4,
+              players={"text_encoder": PlayerSettings(lr_scale=10.0),
+                       "generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
