@@ -512,7 +512,7 @@ def _train(
             if progress and not bar_on_terminal:  # a log file: one line per epoch
                 figures = "  ".join(f"{name} {mean:.4g}" for name, mean in means.items())
                 print(f"epoch {epoch}/{config['epochs']}  {figures}  "
-                      f"({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+                      f"({time.perf_counter() - started:.2f} s)", file=sys.stderr, flush=True)
             if run_dir is not None:
                 save_checkpoint(run_dir, model, config, optimizers, {
                     "epoch": epoch, "step": step, "rng": rng.bit_generator.state,
