@@ -60,7 +60,7 @@ from minigen.nn.patchgan import PatchGAN
 from minigen.nn.unet_generator import UNetGenerator
 
 from .dcgan import dcgan_init
-from .translation import check_count, check_images, held_out_sources
+from .translation import check_images, held_out_sources
 
 GAME = gan_loss("least_squares")
 
@@ -120,6 +120,8 @@ class CycleGAN(TrainsItself, ShowsRows):
     """
 
     conditions = ("x_b",)
+    value_range = (-1.0, 1.0)  # tanh outputs; both domains alike
+    samples_are = "G(a): test images of domain A translated to B"
     loss_unit = "cycle L1 per pixel (A→B→A + B→A→B)"
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 8, 8), *, rng: np.random.Generator,
@@ -216,7 +218,7 @@ class CycleGAN(TrainsItself, ShowsRows):
 
     def sample(self, n: int, rng: np.random.Generator, source: Any = None) -> np.ndarray:
         """G(source): n domain-A images (n, C, H, W) translated to domain B."""
-        check_images(self, source, "source", check_count("CycleGAN", n))
+        check_images(self, source, "source", n)
         return self.to_b(source)
 
     def sampling_conditions(self, n: int, fields: Batch, rng: np.random.Generator

@@ -53,7 +53,7 @@ from minigen.nn.patchgan import PatchGAN
 from minigen.nn.unet_generator import UNetGenerator
 
 from .dcgan import dcgan_init
-from .translation import check_count, check_images, held_out_sources
+from .translation import check_images, held_out_sources
 
 GAME = gan_loss("non_saturating")
 
@@ -74,6 +74,8 @@ class Pix2Pix(TrainsItself, ShowsRows):
     """
 
     conditions = ("source",)
+    value_range = (-1.0, 1.0)  # tanh outputs; sources and targets alike
+    samples_are = "G(s) of test sources s (dropout drawn)"
     loss_unit = "L1 per pixel to the target"
 
     def __init__(self, data_shape: tuple[int, ...] = (1, 8, 8), *, rng: np.random.Generator,
@@ -156,7 +158,7 @@ class Pix2Pix(TrainsItself, ShowsRows):
     def sample(self, n: int, rng: np.random.Generator, source: Any = None) -> np.ndarray:
         """G(s) for n sources s : (n, C, H, W), with dropout drawn from ``rng`` (the paper's
         test-time noise) -> (n, C, H, W) in [−1, 1]."""
-        images = check_images(self, source, "source", check_count("Pix2Pix", n))
+        images = check_images(self, source, "source", n)
         was_training = self.generator.training
         self.generator.train()
         try:

@@ -18,14 +18,6 @@ from autograd import Tensor
 from minigen.models.base import Batch, Model
 
 
-def check_count(owner: str, n: Any) -> int:
-    """``n`` as an int ≥ 1, else a ValueError naming ``owner``."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{owner}: n must be a positive int (the number of images to "
-                         f"translate), got {n!r}")
-    return int(n)
-
-
 def check_images(model: Model, images: Any, argument: str, n: int | None = None) -> Tensor:
     """``images`` through the model's door (``Model.examples``), refused with the argument's
     name when missing, of the wrong shape, or (with ``n``) not exactly n rows."""
@@ -40,7 +32,10 @@ def check_images(model: Model, images: Any, argument: str, n: int | None = None)
     if n is not None and shape[0] != n:
         raise ValueError(f"{owner}: {argument} must hold one image per sample, n = {n}; got "
                          f"{shape[0]} images")
-    return model.examples(images)
+    try:
+        return model.examples(images)
+    except ValueError as error:  # the door names "x"; say which argument it was
+        raise ValueError(str(error).replace(": x ", f": {argument} ", 1)) from None
 
 
 def held_out_sources(fields: Batch, n: int, images: str, labels: str = "y"

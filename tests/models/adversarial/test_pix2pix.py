@@ -119,9 +119,10 @@ def test_sample_draws_dropout_noise_and_translate_does_not():
 @pytest.mark.parametrize("n, source, match", [
     (0, np.zeros((0, 1, 8, 8)), "positive int"), (2.5, np.zeros((2, 1, 8, 8)), "positive int"),
     (3, np.zeros((2, 1, 8, 8)), "one image per sample"), (2, None, "pass source="),
-    (2, np.zeros((2, 64)), r"source has shape \(2, 64\)")])
+    (2, np.zeros((2, 64)), r"source has shape \(2, 64\)"),
+    (2, np.full((2, 1, 8, 8), 3.0), r"source must lie in \[-1, 1\]")])
 def test_sample_refuses_bad_counts_and_sources(n, source, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):  # a float n: TypeError
         _model().sample(n, np.random.default_rng(0), source=source)
 
 
