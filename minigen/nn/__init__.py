@@ -11,10 +11,12 @@ from .masked import MaskedLinear, made_masks
 from .masked_conv import MaskedConv2d, PixelLogitHead, influence_map, skew, unskew
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .patchgan import PatchGAN
 from .quantize import EMAVectorQuantizer, VectorQuantizer
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from .tied import TiedLinear
 from .timestep import SinusoidalTimestepEmbedding, timestep_embedding
+from .unet_generator import UNetGenerator
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU",
@@ -27,4 +29,5 @@ __all__ = [
     "lstm_step", "made_masks", "mlp", "rnn_step", "scaled_dot_product_attention", "skew",
     "uniform_init", "unskew",
     "GroupNorm", "SinusoidalTimestepEmbedding", "timestep_embedding",
+    "PatchGAN", "UNetGenerator",
 ]
