@@ -261,7 +261,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # the generator the trainer evaluated this epoch with, so the numbers are reproduced
     rng = np.random.default_rng([config["seed"], int(trainer_state.get("epoch", 0))])
     metrics = evaluate(model, x_test, conditions=conditions_of(model, test_fields), rng=rng,
-                       quality_data=config["data"],
+                       quality_data=config["data"], fields=test_fields,
                        **({"iwae_k": config["iwae_k"]} if "iwae_k" in config else {}))
     write_json(Path(args.run_dir) / METRICS_FILE, metrics)
     print(f"{config['model']} on the {config['data']} test split ({len(x_test)} examples):")

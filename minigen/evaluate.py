@@ -72,6 +72,7 @@ def evaluate(
     conditions: dict[str, np.ndarray] | None = None,
     quality_data: str | None = None,
     quality_samples: int = DEFAULT_QUALITY_SAMPLES,
+    fields: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Evaluate ``model`` on examples ``x`` under ``no_grad`` and in eval mode.
 
@@ -87,6 +88,9 @@ def evaluate(
     conditions : the batch fields the model conditions on, each (N, ...)
     quality_data : the data set's name; a generative model is then also judged on
         ``quality_samples`` samples (skipped when no judge covers the data set)
+    fields : the split's batch fields (``minigen.data.get_fields``), from which
+        ``model.sampling_conditions`` takes what the judged samples are conditioned on and
+        the classes they should show (default: x and ``conditions``)
 
     Returns
     -------
@@ -132,7 +136,7 @@ def evaluate(
                                 for key, value in model.metrics(x, rng).items()})
             if model.generative and quality_data in QUALITY_DATA:
                 metrics.update(judge_samples(model, quality_data, quality_samples, rng,
-                                             fields={"x": x, **conditions}))
+                                             fields=fields or {"x": x, **conditions}))
     finally:
         model.train(was_training)
     metrics["num_parameters"] = int(model.num_parameters())

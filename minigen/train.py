@@ -503,7 +503,8 @@ def _train(
                 metrics = evaluate(model, x_test, conditions=test_conditions,
                                    rng=np.random.default_rng([config["seed"], epoch]),
                                    iwae_k=config["iwae_k"] if last else None,
-                                   quality_data=config["data"] if last else None)
+                                   quality_data=config["data"] if last else None,
+                                   fields=test_fields)
                 history["test"].append({"epoch": epoch, "step": step, **second_stage,
                                         **metrics})
                 if "loss" in metrics:
@@ -525,7 +526,8 @@ def _train(
     else:
         metrics = evaluate(model, x_test, conditions=test_conditions,
                            rng=np.random.default_rng([config["seed"], 0]),
-                           iwae_k=config["iwae_k"], quality_data=config["data"])
+                           iwae_k=config["iwae_k"], quality_data=config["data"],
+                           fields=test_fields)
     if run_dir is not None:
         write_json(run_dir / METRICS_FILE, metrics)
         write_json(run_dir / HISTORY_FILE, history)
