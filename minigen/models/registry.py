@@ -297,6 +297,26 @@ _SPECS: list[ModelSpec] = [
               epochs=60, batch_size=64, lr=2e-4,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    # --- adversarial models (part 2, from domains and parts): minigen/models/adversarial/ --
+    # Times: CPU seconds of one core (OMP_NUM_THREADS=1), measured with /usr/bin/time.
+    ModelSpec("stargan", "adversarial", "minigen.models.adversarial.stargan:StarGAN",
+              "StarGAN: one G(x, target domain) over original/bold/thin/rotated digits, "
+              "D with critic + domain heads; WGAN-GP + cls + 10 L1 cycle, 5 D steps per G",
+              "digits-domains", {"num_domains": 4, "channels": 16, "residual_blocks": 2,
+                                 "classification_weight": 1.0, "reconstruction_weight": 10.0,
+                                 "gradient_penalty_weight": 10.0},
+              epochs=40, batch_size=64, lr=5e-4,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999), steps=5)}),
+    ModelSpec("puzzle_gan", "adversarial", "minigen.models.adversarial.puzzle_gan:PuzzleGAN",
+              "Puzzle-GAN: the digit from 3 key 3x3 patches, places withheld; summed part "
+              "embeddings -> mask + DCGAN generator; L1 mask + L1 appearance + adversarial",
+              "digits-signed", {"num_patches": 3, "patch_size": 3, "min_ink": 3,
+                                "embedding_dim": 64, "latent_dim": 8, "channels": 32,
+                                "mask_weight": 10.0, "appearance_weight": 10.0},
+              epochs=60, batch_size=64, lr=2e-4,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
