@@ -305,16 +305,16 @@ _SPECS: list[ModelSpec] = [
               "digits-domains", {"num_domains": 4, "channels": 16, "residual_blocks": 2,
                                  "classification_weight": 1.0, "reconstruction_weight": 10.0,
                                  "gradient_penalty_weight": 10.0},
-              epochs=40, batch_size=64, lr=5e-4,
+              epochs=50, batch_size=64, lr=1e-3,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999), steps=5)}),
     ModelSpec("puzzle_gan", "adversarial", "minigen.models.adversarial.puzzle_gan:PuzzleGAN",
-              "Puzzle-GAN: the digit from 3 key 3x3 patches, places withheld; summed part "
+              "Puzzle-GAN: the digit from 3 key 4x4 patches, places withheld; summed part "
               "embeddings -> mask + DCGAN generator; L1 mask + L1 appearance + adversarial",
-              "digits-signed", {"num_patches": 3, "patch_size": 3, "min_ink": 3,
+              "digits-signed", {"num_patches": 3, "patch_size": 4, "min_ink": 5,
                                 "embedding_dim": 64, "latent_dim": 8, "channels": 32,
-                                "mask_weight": 10.0, "appearance_weight": 10.0},
-              epochs=60, batch_size=64, lr=2e-4,
+                                "mask_weight": 30.0, "appearance_weight": 30.0},
+              epochs=120, batch_size=64, lr=1e-3,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
 ]

@@ -37,10 +37,10 @@ def test_permuting_the_patches_leaves_every_output_bit_identical(permutation, se
     own_order = np.stack([rng.permutation(3) for _ in range(12)])  # one order per example
     reordered = [patches[:, list(permutation)],
                  np.take_along_axis(patches, own_order[:, :, None, None, None], axis=1)]
-    h, (mask, image) = model.embed(patches).data, model.complete(patches, z)
+    h, (mask, image) = model.embed(patches).data, model.assemble(patches, z)
     for other in reordered:
         np.testing.assert_array_equal(model.embed(other).data, h)
-        other_mask, other_image = model.complete(other, z)
+        other_mask, other_image = model.assemble(other, z)
         np.testing.assert_array_equal(other_mask.data, mask.data)
         np.testing.assert_array_equal(other_image.data, image.data)
 
@@ -110,9 +110,9 @@ def test_each_player_step_moves_only_that_player():
     rng = np.random.default_rng(1)
     real = Tensor(DIGITS[:8])
     patches, corners = model.cut(real.data, rng)
-    true_mask = patch_mask(corners, 3, (1, 8, 8))
+    true_mask = patch_mask(corners, model.patch_size, (1, 8, 8))
     z = model.noise(8, rng)
-    fake = model.complete(patches, z)[1].detach()
+    fake = model.assemble(patches, z)[1].detach()
     g_before, d_before = _snapshot(generator), _snapshot(discriminator)
     model.step_player("discriminator", lambda: gan_loss("non_saturating").discriminator(
         model.critic(real), model.critic(fake)))
@@ -132,7 +132,7 @@ def test_train_step_sampling_and_figure_rows():
     assert set(figures) == {"discriminator", "generator", "mask_l1", "appearance_l1"}
     fields = {"x": DIGITS, "y": load_digits("test", view="signed")[1]}
     given_, labels = model.sampling_conditions(20, fields, np.random.default_rng(0))
-    assert given_["patches"].shape == (20, 3, 1, 3, 3)
+    assert given_["patches"].shape == (20, 3, 1, 4, 4)
     np.testing.assert_array_equal(labels, fields["y"][:20])
     samples = model.sample(20, np.random.default_rng(0), **given_)
     assert samples.shape == (20, 1, 8, 8) and np.abs(samples).max() <= 1
@@ -147,11 +147,11 @@ def test_train_step_sampling_and_figure_rows():
 def test_bad_arguments_are_named():
     model = _model()
     with pytest.raises(ValueError, match="n must be a positive int"):
-        model.sample(0, np.random.default_rng(0), patches=np.zeros((1, 3, 1, 3, 3)))
+        model.sample(0, np.random.default_rng(0), patches=np.zeros((1, 3, 1, 4, 4)))
     with pytest.raises(ValueError, match="pass patches="):
         model.sample(2, np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"patches must be \(N, K, 1, 3, 3\)"):
-        model.sample(2, np.random.default_rng(0), patches=np.zeros((2, 3, 1, 4, 4)))
+    with pytest.raises(ValueError, match=r"patches must be \(N, K, 1, 4, 4\)"):
+        model.sample(2, np.random.default_rng(0), patches=np.zeros((2, 3, 1, 3, 3)))
     with pytest.raises(TypeError, match="cuts its patches"):
         model.loss(DIGITS[:4], np.random.default_rng(0), y=np.zeros(4, int))
     with pytest.raises(ValueError, match="NaN"):

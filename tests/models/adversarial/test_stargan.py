@@ -158,8 +158,8 @@ def test_the_target_is_tiled_as_one_hot_channels_of_gs_input():
     model = _model()
     real, _ = _batch(4)
     seen = []
-    first = model.encoder[0]
-    model.encoder[0].forward = lambda x: (seen.append(x.data.copy()), type(first).forward(
+    first = model.stem[0]
+    model.stem[0].forward = lambda x: (seen.append(x.data.copy()), type(first).forward(
         first, x))[1]
     model.translate(real, np.array([0, 3, 1, 2]))
     inputs, = seen
@@ -176,17 +176,21 @@ def test_targets_are_the_batchs_labels_shuffled():
     np.testing.assert_array_equal(np.sort(target), np.sort(domain))
 
 
-def test_sampling_translates_non_original_test_digits_to_the_original_domain():
+def test_sampling_translates_test_digits_to_the_original_domain_by_new_routes():
     model = _model()
     fields = load_fields("digits-domains", "test")
-    given, labels = model.sampling_conditions(500, fields, np.random.default_rng(0))
-    assert given["source"].shape == (500, 1, 8, 8) and np.all(given["target"] == 0)
-    rows = np.flatnonzero(fields["domain"] != 0)
-    rows = rows[np.arange(500) % len(rows)]
-    np.testing.assert_array_equal(given["source"], fields["x"][rows])
-    np.testing.assert_array_equal(labels, fields["y"][rows])
-    samples = model.sample(500, np.random.default_rng(0), **given)
-    assert samples.shape == (500, 1, 8, 8) and np.abs(samples).max() <= 1
+    given, labels = model.sampling_conditions(700, fields, np.random.default_rng(0))
+    assert given["source"].shape == (700, 1, 8, 8) and np.all(given["target"] == 0)
+    np.testing.assert_array_equal(labels, fields["y"][np.arange(700) % 300])
+    np.testing.assert_array_equal(given["source"][:300], fields["x"])  # straight
+    for via, block in ((1, slice(300, 600)), (2, slice(600, 700))):  # via bold, via thin
+        count = block.stop - block.start
+        np.testing.assert_array_equal(given["source"][block], model.sample(
+            count, np.random.default_rng(0), source=fields["x"][:count],
+            target=np.full(count, via)))
+    samples = model.sample(700, np.random.default_rng(0), **given)
+    assert samples.shape == (700, 1, 8, 8) and np.abs(samples).max() <= 1
+    assert len(np.unique(samples.reshape(700, -1), axis=0)) == 700  # no sample repeats
     title, rows_shown = model.figure_rows(fields, np.random.default_rng(0))
     assert list(rows_shown) == ["input", "→ original", "→ bold", "→ thin", "→ rotated"]
     assert all(images.shape == (8, 1, 8, 8) for images in rows_shown.values())
