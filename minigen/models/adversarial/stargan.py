@@ -80,7 +80,6 @@ import numpy as np
 
 import autograd as ag
 from autograd import Tensor
-from minigen.checks import check_labels
 from minigen.data import DOMAIN_NAMES
 from minigen.models.base import Batch, ShowsRows, TrainsItself
 from minigen.nn import (
@@ -193,8 +192,15 @@ class StarGAN(TrainsItself, ShowsRows):
 
     # ----- the networks ---------------------------------------------------------------
     def domains(self, domain: Any, n: int) -> np.ndarray:
-        """Domain ids (n,) checked to lie in [0, k)."""
-        return check_labels("StarGAN", domain, n, self.num_domains)
+        """Domain ids (n,) checked to be integers in [0, k)."""
+        names = ", ".join(f"{i} = {name}" for i, name in enumerate(DOMAIN_NAMES))
+        ids = np.asarray(domain)
+        if (domain is None or ids.shape != (n,) or (ids.size and ids.dtype.kind not in "iu")
+                or (ids.size and (ids.min() < 0 or ids.max() >= self.num_domains))):
+            raise ValueError(f"StarGAN: domain ids must be {n} integers in "
+                             f"[0, {self.num_domains}) ({names}); got "
+                             f"{None if domain is None else f'shape {ids.shape}, {ids.dtype}'}")
+        return ids.astype(np.int64)
 
     def translate(self, x: Any, domain: np.ndarray) -> Tensor:
         """G(x, c): images (N, 1, 8, 8) and target ids (N,) -> (N, 1, 8, 8) in [−1, 1]."""

@@ -203,9 +203,9 @@ def test_bad_arguments_are_named():
         model.sample(0, np.random.default_rng(0), source=real.data, target=domain)
     with pytest.raises(ValueError, match="pass source="):
         model.sample(4, np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 4\)"):
+    with pytest.raises(ValueError, match=r"domain ids must be 4 integers in \[0, 4\)"):
         model.sample(4, np.random.default_rng(0), source=real.data, target=domain + 1)
-    with pytest.raises(ValueError, match="pass the labels"):
+    with pytest.raises(ValueError, match="0 = original, 1 = bold"):
         model.loss(real.data, np.random.default_rng(0))
     with pytest.raises(TypeError, match="unknown conditions"):
         model.loss(real.data, np.random.default_rng(0), domain=domain, y=domain)
