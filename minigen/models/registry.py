@@ -298,7 +298,8 @@ _SPECS: list[ModelSpec] = [
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
     # --- adversarial models (part 2, from domains and parts): minigen/models/adversarial/ --
-    # Times: CPU seconds of one core (OMP_NUM_THREADS=1), measured with /usr/bin/time.
+    # Times: CPU seconds of one core (OMP_NUM_THREADS=1, /usr/bin/time, `minigen train NAME`
+    # with evaluation and figures): stargan 196 s, puzzle_gan 115 s.
     ModelSpec("stargan", "adversarial", "minigen.models.adversarial.stargan:StarGAN",
               "StarGAN: one G(x, target domain) over original/bold/thin/rotated digits, "
               "D with critic + domain heads; WGAN-GP + cls + 10 L1 cycle, 5 D steps per G",
