@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autograd import no_grad  # noqa: E402
+from minigen.data import image_range  # noqa: E402
 from minigen.models.base import (  # noqa: E402
     Autoregressive,
     ChainSampler,
@@ -324,6 +325,18 @@ def plot_chain(frames: Any, path: PathLike, title: str | None = None,
     return _save(fig, path)
 
 
+def on_data_scale(images: Any, data_name: str, reference: Any | None = None) -> np.ndarray:
+    """Images mapped to [0, 1] by their data set's value range (``minigen.data.image_range``),
+    clipped: the one grey scale every figure of that data set uses. Data sets without a
+    range fall back to the convention of ``reference`` (or of the images themselves)."""
+    images = np.asarray(images, dtype=np.float64)
+    value_range = image_range(data_name)
+    if value_range is None:
+        return _on_unit_range_of(images, images if reference is None else np.asarray(reference))
+    low, high = value_range
+    return np.clip((images - low) / (high - low), 0.0, 1.0)
+
+
 def _on_unit_range_of(images: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """``images`` mapped to [0, 1] by the range convention of ``reference`` (clipped), so a
     noisy copy of an image is drawn on the same grey scale as the image."""
@@ -531,10 +544,10 @@ def _plot_samples(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Gen
                               num_classes, fields)
     if not images:
         return [plot_points_2d(samples, path, x_test, labels)]
-    title = (f"samples, one row per class ({data_name})" if num_classes is not None
-             else f"samples ({data_name})")
+    title = (f"{model.samples_are}, one row per class ({data_name})"
+             if num_classes is not None else f"{model.samples_are} ({data_name})")
     # on the data's grey scale: Gaussian samples of [0, 1] data dip below 0
-    return [plot_image_grid(_on_unit_range_of(samples, x_test), path, 8, title)]
+    return [plot_image_grid(on_data_scale(samples, data_name, x_test), path, 8, title)]
 
 
 CHAIN_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200)  # frames shown: burn-in, then mixing
@@ -623,7 +636,9 @@ def make_run_plots(
             if images and isinstance(model, Completes):
                 given = x_test[:8]
                 draws = np.stack([np.asarray(model.complete(given, rng)) for _ in range(3)])
-                written.append(plot_completions(given, draws, run_dir / "completions.png"))
+                written.append(plot_completions(on_data_scale(given, data_name, x_test),
+                                                on_data_scale(draws, data_name, x_test),
+                                                run_dir / "completions.png"))
             if images and isinstance(model, ChainSampler):
                 written.append(_plot_chains(model, run_dir / "chain.png", x_test, rng))
             if images and isinstance(model, Denoiser):

@@ -277,6 +277,8 @@ JUDGE_INPUTS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "digits-pix2pix": ("digits", _signed_to_unit),
     "digits-thin-bold": ("digits", _signed_to_unit),
     "digits-domains": ("digits", _signed_to_unit),
+    # signed digits with captions (minigen.data.captions)
+    "digits-captions": ("digits", _signed_to_unit),
 }
 
 
@@ -293,7 +295,8 @@ def to_judge_input(samples: np.ndarray, data_name: str) -> tuple[np.ndarray, str
     "digits-dequantized"  "digits"           clip(floor(17 x), 0, 16) / 16
     "digits-pix2pix",     "digits"           (x + 1) / 2, from [−1, 1]
     "digits-thin-bold",
-    "digits-domains"
+    "digits-domains",
+    "digits-captions"
     ====================  =================  =======================================
 
     Parameters

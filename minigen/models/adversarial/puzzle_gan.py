@@ -149,6 +149,7 @@ class PuzzleGAN(TrainsItself, ShowsRows, ReportsMetrics):
     """
 
     rows_figure = "completions.png"
+    value_range = (-1.0, 1.0)  # G ends in tanh
     loss_unit = "discriminator cross-entropy (nats)"
 
     def __init__(
@@ -321,8 +322,6 @@ class PuzzleGAN(TrainsItself, ShowsRows, ReportsMetrics):
 
     def sample(self, n: int, rng: np.random.Generator, patches: Any = None) -> np.ndarray:
         """Digits completed from n sets of K key patches (n, K, 1, p, p): (n, 1, 8, 8)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"PuzzleGAN.sample: n must be a positive int, got {n!r}")
         if patches is None:
             raise ValueError("PuzzleGAN.sample: pass patches= (n, K, 1, p, p) key patches; "
                              "sampling_conditions cuts them from test digits")

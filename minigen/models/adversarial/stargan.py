@@ -135,6 +135,7 @@ class StarGAN(TrainsItself, ShowsRows):
 
     conditions = ("domain",)
     loss_unit = "critic loss + λ_cls·cross-entropy"
+    value_range = (-1.0, 1.0)  # G ends in tanh
 
     def __init__(
         self,
@@ -300,8 +301,6 @@ class StarGAN(TrainsItself, ShowsRows):
         """G(source, target): the n images source (n, 1, 8, 8) translated to the domains
         target (n,) -> (n, 1, 8, 8) in [−1, 1]. Deterministic (``rng`` is unused: G has
         no noise, as in the paper)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"StarGAN.sample: n must be a positive int, got {n!r}")
         if source is None or target is None:
             raise ValueError("StarGAN.sample: pass source= (n, 1, 8, 8) images and target= "
                              "(n,) domain ids; sampling_conditions draws them from test data")
