@@ -319,6 +319,27 @@ _SPECS: list[ModelSpec] = [
               epochs=40, batch_size=8, lr=1e-3,
               players={"generators": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminators": PlayerSettings(betas=(0.5, 0.999))}),
+    # --- adversarial models (part 2, from domains and parts): minigen/models/adversarial/ --
+    # Times: CPU seconds of one core (OMP_NUM_THREADS=1, /usr/bin/time, `minigen train NAME`
+    # with evaluation and figures): stargan 196 s, puzzle_gan 115 s.
+    ModelSpec("stargan", "adversarial", "minigen.models.adversarial.stargan:StarGAN",
+              "StarGAN: one G(x, target domain) over original/bold/thin/rotated digits, "
+              "D with critic + domain heads; WGAN-GP + cls + 10 L1 cycle, 5 D steps per G",
+              "digits-domains", {"num_domains": 4, "channels": 16, "residual_blocks": 2,
+                                 "classification_weight": 1.0, "reconstruction_weight": 10.0,
+                                 "gradient_penalty_weight": 10.0},
+              epochs=50, batch_size=64, lr=1e-3,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999), steps=5)}),
+    ModelSpec("puzzle_gan", "adversarial", "minigen.models.adversarial.puzzle_gan:PuzzleGAN",
+              "Puzzle-GAN: the digit from 3 key 4x4 patches, places withheld; summed part "
+              "embeddings -> mask + DCGAN generator; L1 mask + L1 appearance + adversarial",
+              "digits-signed", {"num_patches": 3, "patch_size": 4, "min_ink": 5,
+                                "embedding_dim": 64, "latent_dim": 8, "channels": 32,
+                                "mask_weight": 30.0, "appearance_weight": 30.0},
+              epochs=120, batch_size=64, lr=1e-3,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
     # --- adversarial, part 3: text to image (minigen/models/adversarial/text2image.py) ---
     # 150 epochs: FD 16.5 (real 16.0), judge accuracy 0.998 on held-out phrasings, ~165 CPU s;
     # at 60 epochs FD was 25.6. The text encoder pre-trains at 10 x lr (300 batches, ~4 s).
