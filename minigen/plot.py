@@ -180,7 +180,9 @@ def plot_labelled_rows(rows: dict[str, Any], path: PathLike, title: str,
     width = max(len(images) for images in checked.values())
     fig = _grid_figure([(_on_unit_range_of(images, scale), width, label)
                         for label, images in checked.items()], width=min(12.0, 1.0 * width))
-    fig.suptitle(title)
+    height = fig.get_figheight()  # a title band of ~0.5 inch, whatever the number of rows
+    fig.subplots_adjust(top=1 - 0.55 / height, bottom=0.1 / height)
+    fig.suptitle(title, y=1 - 0.1 / height)
     return _save(fig, path)
 
 
