@@ -148,28 +148,29 @@ _SPECS: list[ModelSpec] = [
     # Sizes, lr, batch and epochs chosen on a validation split (300 of the 1,497 training
     # digits, drawn with a fixed seed, trained on the other 1,197), never on test: epochs
     # where the 5-epoch mean of the validation NLL stops falling; beyond, it overfits or
-    # only wobbles (constant lr, no weight decay). Times: training CPU on the full split,
-    # one core, one BLAS thread (time.process_time()).
+    # only wobbles (constant lr, no weight decay). Times: user CPU of `minigen train NAME`
+    # (evaluation and figures included) by /usr/bin/time on one core, measured 2026-12-02
+    # on the 2-core build machine: pixelcnn 63 s, gated 125 s, row_lstm 68 s, diagonal 86 s.
     ModelSpec("pixelcnn", "autoregressive", "minigen.models.autoregressive.pixelcnn:PixelCNN",
               "PixelCNN: 7x7 type-A masked conv, 4 residual blocks of 5x5 type-B, 16/32 "
-              "channels; blind spot up-right; ~75 s of one core",
+              "channels; blind spot up-right; ~65 s of one core",
               "digits-binary", {"channels": 16, "first_kernel": 7, "kernel_size": 5,
                                 "num_blocks": 4}, epochs=50, batch_size=64, lr=2e-3),
     ModelSpec("gated_pixelcnn", "autoregressive",
               "minigen.models.autoregressive.gated_pixelcnn:GatedPixelCNN",
               "Gated PixelCNN: vertical + horizontal stacks, tanh*sigmoid gates, 8 layers of "
-              "16 channels; no blind spot; ~2.5 min of one core",
+              "16 channels; no blind spot; ~2 min of one core",
               "digits-binary", {"channels": 16, "first_kernel": 5, "kernel_size": 3,
                                 "num_layers": 8}, epochs=100, batch_size=64, lr=1e-3),
     ModelSpec("row_lstm", "autoregressive", "minigen.models.autoregressive.row_lstm:RowLSTM",
               "PixelRNN Row LSTM: 5x5 type-A conv, 4 layers of 16 channels, 1x5 masked "
-              "input-to-state, 1x3 state-to-state, a row per step; ~1.5 min of one core",
+              "input-to-state, 1x3 state-to-state, a row per step; ~70 s of one core",
               "digits-binary", {"channels": 16, "first_kernel": 5, "kernel_size": 5,
                                 "num_layers": 4}, epochs=65, batch_size=64, lr=2e-3),
     ModelSpec("diagonal_bilstm", "autoregressive",
               "minigen.models.autoregressive.diagonal_bilstm:DiagonalBiLSTM",
               "PixelRNN Diagonal BiLSTM: skewed 2x1 state-to-state LSTMs both ways, 1 layer of "
-              "16 channels, 2N-1 = 15 steps; sees the whole past; ~2.3 min of one core",
+              "16 channels, 2N-1 = 15 steps; sees the whole past; ~1.5 min of one core",
               "digits-binary", {"channels": 16, "first_kernel": 3, "num_layers": 1},
               epochs=90, batch_size=32, lr=3e-3),
     # --- energy-based models: minigen/models/energy/ ------------------------------------
@@ -230,12 +231,13 @@ _SPECS: list[ModelSpec] = [
     # One small U-Net (16/32 channels, GroupNorm, attention at 4x4, ~0.1 M parameters) on
     # digits in [-1, 1]; T = 1000 training steps; EMA weights (decay 0.995) sample. Any of
     # them takes sample(n, rng, sampler="ddim", steps=20, eta=0). With --data ring/grid the
-    # denoiser is an MLP of `hidden` units. Times: CPU seconds of one core, one BLAS thread.
+    # denoiser is an MLP of `hidden` units. Times: user CPU of `minigen train NAME` on one
+    # core, measured 2026-12-02: ddpm 269 s, classifier_guidance 134 s, cfg 119 s.
     # DDPM samples on 250 respaced steps by default: the same quality as 1000 in
     # benchmarks/diffusion_bench.py at a quarter of the CPU (the judge draws 1,000 samples).
     ModelSpec("ddpm", "diffusion", "minigen.models.diffusion.ddpm:DDPM",
               "DDPM: eps-prediction U-Net, T = 1000 linear betas, ancestral sampling with "
-              "beta-tilde on 250 respaced steps (no noise at the last step); ~5 min of one core",
+              "beta-tilde on 250 respaced steps (no noise at the last step); ~4.5 min of one core",
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "steps": 250},
               epochs=120, batch_size=64, lr=2e-3),
@@ -250,7 +252,7 @@ _SPECS: list[ModelSpec] = [
               "minigen.models.diffusion.classifier_guidance:ClassifierGuidance",
               "unconditional DDPM + a classifier of noisy x_t with t; "
               "eps-hat = eps - s sqrt(1 - abar_t) grad log p(y|x_t); DDIM 50 steps; "
-              "~2.5 min of one core",
+              "~2.2 min of one core",
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "classifier_width": 16,
                                 "guidance": 1.0, "sampler": "ddim", "steps": 50},
