@@ -13,6 +13,17 @@ from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .quantize import EMAVectorQuantizer, VectorQuantizer
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
+from .style import (
+    AdaIN,
+    EqualizedConv2d,
+    EqualizedLinear,
+    NoiseInput,
+    PixelNorm,
+    adain,
+    minibatch_stddev,
+    pixel_norm,
+    truncate,
+)
 from .tied import TiedLinear
 from .timestep import SinusoidalTimestepEmbedding, timestep_embedding
 
@@ -27,4 +38,6 @@ __all__ = [
     "lstm_step", "made_masks", "mlp", "rnn_step", "scaled_dot_product_attention", "skew",
     "uniform_init", "unskew",
     "GroupNorm", "SinusoidalTimestepEmbedding", "timestep_embedding",
+    "AdaIN", "EqualizedConv2d", "EqualizedLinear", "NoiseInput", "PixelNorm", "adain",
+    "minibatch_stddev", "pixel_norm", "truncate",
 ]
