@@ -30,7 +30,9 @@ The schedule. ``schedule_at(step)`` gives (stage, α): stage 0 (2×2) stabilises
 ``stabilise_steps``, then each later stage fades for ``fade_steps`` and stabilises for
 ``stabilise_steps`` (the last one until training ends). The step counter, images seen,
 stage and α are buffers of the model, so every checkpoint holds them and ``--resume``
-continues mid-fade; ``after_step`` (the trainer's hook) advances them once per step.
+continues mid-fade; ``after_step`` (the trainer's hook) advances them once per step and,
+as a stage ends, keeps the averaged G's images of 20 fixed z in ``stage_samples`` (the
+figure of the growth, ``benchmarks/progan_figures.py``, reads them from the checkpoint).
 
 Architecture scaled to 8×8 (C = ``channels``, LReLU = LeakyReLU(0.2), PN = pixel-norm),
 grown 2×2 → 4×4 → 8×8:
@@ -85,6 +87,7 @@ from minigen.nn.losses import gan_loss, gradient_penalty
 DIGIT_SHAPE = (1, 8, 8)
 START = 2  # the first stage's resolution
 SLOPE = 0.2  # LeakyReLU's negative slope throughout
+STAGE_SAMPLES = 20  # images of fixed z kept at the end of each stage
 
 
 def resolution(stage: int) -> int:
@@ -268,6 +271,9 @@ class ProGAN(TrainsItself):
         self.register_buffer("images_seen", np.zeros((), np.int64))
         self.register_buffer("stage", np.zeros((), np.int64))
         self.register_buffer("alpha", np.ones((), np.float64))
+        # the averaged G's images of fixed z at the end of each stage (for the stages figure)
+        self.register_buffer("stage_samples", np.zeros((self.stages, STAGE_SAMPLES,
+                                                        *DIGIT_SHAPE), np.float32))
 
     @property
     def dtype(self) -> np.dtype:
@@ -283,11 +289,15 @@ class ProGAN(TrainsItself):
         return int(self.stage), float(self.alpha)
 
     def after_step(self) -> None:
-        """θ̄ ← EMA of G; then one step further along the schedule."""
+        """θ̄ ← EMA of G; then one step further along the schedule. When a stage ends its
+        samples of fixed z are kept in ``stage_samples`` (the final stage's are drawn by
+        :meth:`fixed_samples` when wanted)."""
         self.ema.update()
         self.schedule_step = np.asarray(int(self.schedule_step) + 1, np.int64)
         stage, alpha = schedule_at(int(self.schedule_step), self.fade_steps,
                                    self.stabilise_steps, self.stages)
+        if stage != int(self.stage):
+            self.stage_samples[int(self.stage)] = self.fixed_samples()
         self.stage, self.alpha = np.asarray(stage, np.int64), np.asarray(alpha, np.float64)
 
     # ----- the game -------------------------------------------------------------------
@@ -369,6 +379,11 @@ class ProGAN(TrainsItself):
         repeat = DIGIT_SHAPE[-1] // resolution(stage)
         images = images.repeat(repeat, axis=2).repeat(repeat, axis=3)
         return np.clip(images, -1.0, 1.0)
+
+    def fixed_samples(self) -> np.ndarray:
+        """``sample`` of the same z every time (its own generator, seed 0; the training
+        draws are untouched): (STAGE_SAMPLES, 1, 8, 8)."""
+        return self.sample(STAGE_SAMPLES, np.random.default_rng(0))
 
     def extra_repr(self) -> str:
         return (f"latent_dim={self.latent_dim}, channels={self.channels}, "

@@ -305,13 +305,17 @@ class StyleGAN(TrainsItself):
 
     # ----- sampling -------------------------------------------------------------------
     def images_from_styles(self, styles: Any, rng: np.random.Generator,
-                           truncation: float = 1.0) -> np.ndarray:
+                           truncation: float = 1.0,
+                           noise: list[np.ndarray] | None = None) -> np.ndarray:
         """Images (N, 1, 8, 8) in [−1, 1] from per-layer styles (N, L, w_dim), each w
-        truncated to w̄ + ψ(w − w̄), with the averaged weights and fresh noise from rng."""
+        truncated to w̄ + ψ(w − w̄), with the averaged weights; ``noise`` the L maps
+        (broadcast over N when their first axis is 1), else fresh ones from rng."""
         styles = truncate(np.asarray(styles, self.dtype), self.w_average, float(truncation))
+        if noise is None:
+            noise = self.generator.synthesis.noise_maps(len(styles), rng)
+        noise = [np.broadcast_to(m, (len(styles), *np.shape(m)[1:])) for m in noise]
         with ag.no_grad(), self.ema.swapped_in():
-            images = self.synthesize(styles, self.generator.synthesis.noise_maps(len(styles),
-                                                                                 rng))
+            images = self.synthesize(styles, noise)
         return np.clip(images.data, -1.0, 1.0)
 
     def sample(self, n: int, rng: np.random.Generator, *, truncation: float | None = None,
