@@ -52,12 +52,10 @@ Improved Quality, Stability, and Variation", ICLR.
 Deviations: the generator's learning rate is the critic's × 0.2 (the registry's
 ``lr_scale``; at equal rates, with one critic step per generator step, this small critic
 falls behind and G collapses to one grey blob within a few hundred steps); phase lengths
-in training steps rather than images (the paper: 800k images per
-phase), sized so a run fits a few CPU minutes; the same width C at every resolution (the
-paper halves it above 64×64); the minibatch standard deviation over the whole batch (the
-paper's description; its code uses groups of 4); nearest-neighbour upsampling and 2×2
-average pooling as in the paper, but a 2×2 start instead of 4×4 so that 8×8 digits grow
-through three stages.
+in training steps rather than images (the paper: 800k images per phase), sized so a run
+fits a few CPU minutes; the same width C at every resolution; the minibatch standard
+deviation over the whole batch (the paper's description; its code uses groups of 4); a
+2×2 start instead of 4×4 so that 8×8 digits grow through three stages.
 """
 
 from __future__ import annotations
