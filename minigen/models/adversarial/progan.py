@@ -245,8 +245,8 @@ class ProGAN(TrainsItself):
     """
 
     def __init__(self, data_shape: tuple[int, ...] = DIGIT_SHAPE, *, rng: np.random.Generator,
-                 latent_dim: int = 32, channels: int = 32, fade_steps: int = 300,
-                 stabilise_steps: int = 300, gradient_penalty_weight: float = 10.0,
+                 latent_dim: int = 32, channels: int = 32, fade_steps: int = 500,
+                 stabilise_steps: int = 500, gradient_penalty_weight: float = 10.0,
                  drift_weight: float = 0.001, ema_decay: float = 0.995) -> None:
         super().__init__()
         if tuple(data_shape) != DIGIT_SHAPE:

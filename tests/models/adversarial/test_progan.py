@@ -102,8 +102,10 @@ def test_resume_continues_mid_fade_exactly(tmp_path: Path) -> None:
     second epoch lands where an uninterrupted two-epoch run does, α included."""
     spec = get_spec("progan")
     overrides = {"channels": 2, "latent_dim": 4, "fade_steps": 20, "stabilise_steps": 10}
-    straight = train(spec, epochs=2, seed=0, progress=False, overrides=overrides)
-    train(spec, epochs=1, seed=0, progress=False, overrides=overrides, out_dir=tmp_path)
+    straight = train(spec, epochs=2, batch_size=64, seed=0, progress=False,
+                     overrides=overrides)
+    train(spec, epochs=1, batch_size=64, seed=0, progress=False, overrides=overrides,
+          out_dir=tmp_path)
     halfway, _, _ = load_model(tmp_path)
     assert halfway.phase() == pytest.approx((1, 0.7)) and int(halfway.schedule_step) == 24
     assert int(halfway.images_seen) == 1497  # one epoch of the training digits
