@@ -98,16 +98,16 @@ def test_after_step_advances_the_schedule_kept_in_buffers():
 
 
 def test_resume_continues_mid_fade_exactly(tmp_path: Path) -> None:
-    """One epoch (24 steps) ends 14 steps into stage 1's fade (α = 0.7); resuming for a
+    """One epoch (12 steps) ends 7 steps into stage 1's fade (α = 0.7); resuming for a
     second epoch lands where an uninterrupted two-epoch run does, α included."""
     spec = get_spec("progan")
-    overrides = {"channels": 2, "latent_dim": 4, "fade_steps": 20, "stabilise_steps": 10}
-    straight = train(spec, epochs=2, batch_size=64, seed=0, progress=False,
+    overrides = {"channels": 2, "latent_dim": 4, "fade_steps": 10, "stabilise_steps": 5}
+    straight = train(spec, epochs=2, batch_size=128, seed=0, progress=False,
                      overrides=overrides)
-    train(spec, epochs=1, batch_size=64, seed=0, progress=False, overrides=overrides,
+    train(spec, epochs=1, batch_size=128, seed=0, progress=False, overrides=overrides,
           out_dir=tmp_path)
     halfway, _, _ = load_model(tmp_path)
-    assert halfway.phase() == pytest.approx((1, 0.7)) and int(halfway.schedule_step) == 24
+    assert halfway.phase() == pytest.approx((1, 0.7)) and int(halfway.schedule_step) == 12
     assert int(halfway.images_seen) == 1497  # one epoch of the training digits
     resumed = train(spec, epochs=2, progress=False, out_dir=tmp_path, resume=True).model
     assert resumed.phase() == straight.model.phase() == pytest.approx((2, 0.4))
