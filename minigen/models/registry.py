@@ -317,7 +317,7 @@ _SPECS: list[ModelSpec] = [
                                 "mixing_probability": 0.9, "r1_weight": 10.0,
                                 "w_average_decay": 0.995, "ema_decay": 0.995,
                                 "truncation": 1.0},
-              epochs=62, batch_size=64, lr=1e-3,
+              epochs=55, batch_size=32, lr=1e-3,
               players={"generator": PlayerSettings(lr_scale=0.25, betas=(0.0, 0.99)),
                        "discriminator": PlayerSettings(betas=(0.0, 0.99))}),
 ]
