@@ -39,3 +39,14 @@ def check_labels(owner: str, y: Any, n: int, num_classes: int) -> np.ndarray:
         raise ValueError(f"{owner}: y must be class labels, and labels must lie in "
                          f"[0, {num_classes}); got values from {labels.min()} to {labels.max()}")
     return labels.astype(np.int64)
+
+
+def check_count(owner: str, n: Any, argument: str = "n") -> int:
+    """``n`` as an int if it is a positive whole number (not a bool), else a TypeError or
+    ValueError naming ``owner`` and what was given."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{owner}: {argument} must be a positive int, got {n!r} "
+                        f"({type(n).__name__})")
+    if n < 1:
+        raise ValueError(f"{owner}: {argument} must be a positive int, got {n}")
+    return int(n)

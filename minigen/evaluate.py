@@ -72,6 +72,7 @@ def evaluate(
     conditions: dict[str, np.ndarray] | None = None,
     quality_data: str | None = None,
     quality_samples: int = DEFAULT_QUALITY_SAMPLES,
+    fields: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Evaluate ``model`` on examples ``x`` under ``no_grad`` and in eval mode.
 
@@ -87,6 +88,9 @@ def evaluate(
     conditions : the batch fields the model conditions on, each (N, ...)
     quality_data : the data set's name; a generative model is then also judged on
         ``quality_samples`` samples (skipped when no judge covers the data set)
+    fields : the split's batch fields (``minigen.data.get_fields``), from which
+        ``model.sampling_conditions`` takes what the judged samples are conditioned on and
+        the classes they should show (default: x and ``conditions``)
 
     Returns
     -------
@@ -131,7 +135,8 @@ def evaluate(
                 metrics.update({key: _as_float(value)
                                 for key, value in model.metrics(x, rng).items()})
             if model.generative and quality_data in QUALITY_DATA:
-                metrics.update(judge_samples(model, quality_data, quality_samples, rng))
+                metrics.update(judge_samples(model, quality_data, quality_samples, rng,
+                                             fields=fields or {"x": x, **conditions}))
     finally:
         model.train(was_training)
     metrics["num_parameters"] = int(model.num_parameters())
@@ -140,18 +145,16 @@ def evaluate(
     return metrics
 
 
-def judge_samples(model: Model, data_name: str, n: int, rng: np.random.Generator
-                  ) -> dict[str, float]:
+def judge_samples(model: Model, data_name: str, n: int, rng: np.random.Generator,
+                  fields: dict[str, np.ndarray] | None = None) -> dict[str, float]:
     """The sample-quality block for ``n`` samples of ``model`` (see ``minigen.quality``).
 
-    A model conditioned on labels draws class ``i mod num_classes`` for sample i and is
-    also scored on the judge's accuracy against those labels.
+    The samples are conditioned as ``model.sampling_conditions(n, fields, rng)`` says
+    (``fields``: the test split's batch fields): a model conditioned on labels draws class
+    ``i mod num_classes`` for sample i, and is also scored on the judge's accuracy
+    against the classes its conditions ask for.
     """
-    labels = None
-    given = {}
-    if "y" in model.conditions:
-        labels = np.arange(n) % int(model.num_classes)
-        given = {"y": labels}
+    given, labels = model.sampling_conditions(n, fields or {}, rng)
     samples = np.asarray(model.sample(n, rng, **given), dtype=np.float64)
     if data_name in BINARY_DATA and not np.isin(samples, (0.0, 1.0)).all():
         samples = (rng.random(samples.shape) < samples).astype(np.float64)  # x ~ Bern(mean)

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autograd import no_grad  # noqa: E402
+from minigen.data import image_range  # noqa: E402
 from minigen.models.base import (  # noqa: E402
     Autoregressive,
     ChainSampler,
@@ -33,6 +34,7 @@ from minigen.models.base import (  # noqa: E402
     Model,
     PriorSampler,
     Reconstructs,
+    ShowsRows,
 )
 from minigen.nn import influence_map  # noqa: E402
 from minigen.nn.quantize import code_counts, code_perplexity  # noqa: E402
@@ -159,6 +161,28 @@ def plot_reconstructions(x: Any, x_rec: Any, path: PathLike, nrow: int = 16) -> 
     # on the data's grey scale: a Gaussian mean slightly below 0 is not a [−1, 1] image
     x_rec = _on_unit_range_of(x_rec, x)
     fig = _grid_figure([(x, nrow, "data"), (x_rec, nrow, "reconstruction")], width=8.0)
+    return _save(fig, path)
+
+
+def plot_labelled_rows(rows: dict[str, Any], path: PathLike, title: str,
+                       reference: Any | None = None) -> str:
+    """One image row per label: ``rows`` {label: images (k, C, H, W)}, top to bottom.
+
+    Every row is drawn on the grey scale of ``reference`` (e.g. the test images), or of the
+    rows themselves when it is None, so the same value is the same grey in every row.
+    """
+    if not rows:
+        raise ValueError("rows is empty; need at least one {label: images} row")
+    checked = {label: _check_images(images, f"rows[{label!r}]") for label, images in
+               rows.items()}
+    scale = (np.concatenate([images.ravel() for images in checked.values()])
+             if reference is None else np.asarray(reference))
+    width = max(len(images) for images in checked.values())
+    fig = _grid_figure([(_on_unit_range_of(images, scale), width, label)
+                        for label, images in checked.items()], width=min(12.0, 1.0 * width))
+    height = fig.get_figheight()  # a title band of ~0.5 inch, whatever the number of rows
+    fig.subplots_adjust(top=1 - 0.55 / height, bottom=0.1 / height)
+    fig.suptitle(title, y=1 - 0.1 / height)
     return _save(fig, path)
 
 
@@ -301,6 +325,18 @@ def plot_chain(frames: Any, path: PathLike, title: str | None = None,
             _label_steps(ax, steps, width)
         fig.axes[-1].set_xlabel("step")
     return _save(fig, path)
+
+
+def on_data_scale(images: Any, data_name: str, reference: Any | None = None) -> np.ndarray:
+    """Images mapped to [0, 1] by their data set's value range (``minigen.data.image_range``),
+    clipped: the one grey scale every figure of that data set uses. Data sets without a
+    range fall back to the convention of ``reference`` (or of the images themselves)."""
+    images = np.asarray(images, dtype=np.float64)
+    value_range = image_range(data_name)
+    if value_range is None:
+        return _on_unit_range_of(images, images if reference is None else np.asarray(reference))
+    low, high = value_range
+    return np.clip((images - low) / (high - low), 0.0, 1.0)
 
 
 def _on_unit_range_of(images: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -490,28 +526,30 @@ def plot_receptive_fields(models: dict[str, Any], path: PathLike,
 
 
 # ----- everything that applies to one trained model -----------------------------------
-def _sample(model: Any, n: int, rng: np.random.Generator, num_classes: int | None
-            ) -> tuple[np.ndarray, np.ndarray | None]:
+def _sample(model: Any, n: int, rng: np.random.Generator, num_classes: int | None,
+            fields: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
     if num_classes is None:
-        return np.asarray(model.sample(n, rng)), None
+        given, labels = model.sampling_conditions(n, fields, rng)
+        return np.asarray(model.sample(n, rng, **given)), labels
     labels = np.repeat(np.arange(num_classes), math.ceil(n / num_classes))
     return np.asarray(model.sample(len(labels), rng, y=labels)), labels
 
 
 def _plot_samples(model: Any, path: Path, x_test: np.ndarray, rng: np.random.Generator,
-                  num_classes: int | None, data_name: str) -> list[str]:
+                  num_classes: int | None, data_name: str, fields: dict[str, np.ndarray]
+                  ) -> list[str]:
     """samples.png as an image grid or 2-D points; nothing for a model that cannot sample."""
     images = x_test.ndim == 4
     if not model.generative:  # e.g. a plain autoencoder: no distribution to sample
         return []
     samples, labels = _sample(model, 8 * (num_classes or 8) if images else 1000, rng,
-                              num_classes)
+                              num_classes, fields)
     if not images:
         return [plot_points_2d(samples, path, x_test, labels)]
-    title = (f"samples, one row per class ({data_name})" if num_classes is not None
-             else f"samples ({data_name})")
+    title = (f"{model.samples_are}, one row per class ({data_name})"
+             if num_classes is not None else f"{model.samples_are} ({data_name})")
     # on the data's grey scale: Gaussian samples of [0, 1] data dip below 0
-    return [plot_image_grid(_on_unit_range_of(samples, x_test), path, 8, title)]
+    return [plot_image_grid(on_data_scale(samples, data_name, x_test), path, 8, title)]
 
 
 CHAIN_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200)  # frames shown: burn-in, then mixing
@@ -548,8 +586,12 @@ def make_run_plots(
     history: dict[str, Any],
     rng: np.random.Generator,
     data_name: str,
+    fields: dict[str, np.ndarray] | None = None,
 ) -> list[str]:
     """Write every figure the model's capabilities allow into ``run_dir``; return the paths.
+
+    ``fields``: the test split's batch fields when the data set has more than x and y
+    (``minigen.data.get_fields``); models conditioned on them sample and draw from them.
 
     Each figure follows a capability the model declares (``minigen.models.base``):
     loss.png always; samples.png for a ``generative`` model (an image grid, or 2-D points
@@ -557,7 +599,8 @@ def make_run_plots(
     for ``Reconstructs``; latent.png for an ``Encoder`` (over prior samples for a
     ``PriorSampler``); completions.png for ``Completes``; receptive_field.png (one-channel
     images) for ``Autoregressive``; chain.png for a ``ChainSampler``; denoising.png for a
-    ``Denoiser``; codebook.png for ``DiscreteCodes`` (a VQ-VAE).
+    ``Denoiser``; codebook.png for ``DiscreteCodes`` (a VQ-VAE); the model's
+    ``rows_figure`` for ``ShowsRows`` (translations, captions).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -574,8 +617,9 @@ def make_run_plots(
     try:
         with no_grad():
             if images or points:
+                fields = {"x": x_test, "y": y_test} if fields is None else fields
                 written += _plot_samples(model, run_dir / "samples.png", x_test, rng,
-                                         num_classes, data_name)
+                                         num_classes, data_name, fields)
             if images and isinstance(model, Reconstructs):
                 originals = x_test[:16]
                 labels = {"y": y_test[:16]} if labelled else {}
@@ -594,11 +638,18 @@ def make_run_plots(
             if images and isinstance(model, Completes):
                 given = x_test[:8]
                 draws = np.stack([np.asarray(model.complete(given, rng)) for _ in range(3)])
-                written.append(plot_completions(given, draws, run_dir / "completions.png"))
+                written.append(plot_completions(on_data_scale(given, data_name, x_test),
+                                                on_data_scale(draws, data_name, x_test),
+                                                run_dir / "completions.png"))
             if images and isinstance(model, ChainSampler):
                 written.append(_plot_chains(model, run_dir / "chain.png", x_test, rng))
             if images and isinstance(model, Denoiser):
                 written.append(_plot_denoising(model, run_dir / "denoising.png", x_test, rng))
+            if isinstance(model, ShowsRows):
+                title, rows = model.figure_rows(
+                    {"x": x_test, "y": y_test} if fields is None else fields, rng)
+                written.append(plot_labelled_rows(rows, run_dir / model.rows_figure, title,
+                                                  reference=x_test))
             if isinstance(model, DiscreteCodes):
                 code_maps = np.asarray(model.codes(x_test))
                 where = "×".join(map(str, code_maps.shape[1:])) + " code maps of "

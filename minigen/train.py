@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,16 +39,19 @@ import numpy as np
 from tqdm import tqdm
 
 from minigen.checkpoint import (
-    TRAINER_STATE_FILE,
     CheckpointError,
+    RunLock,
+    clear_run,
     load_checkpoint,
+    remove_stale,
+    run_summary,
     save_checkpoint,
     write_json,
 )
 from minigen.data import DATASETS, DataLoader, get_dataset, get_fields
 from minigen.evaluate import DEFAULT_IWAE_K, evaluate
 from minigen.models.base import Batch, Model, SecondStage, TrainsItself
-from minigen.models.registry import ModelSpec, get_spec
+from minigen.models.registry import ModelSpec, check_overrides, get_spec
 from minigen.optim import Adam, Optimizer
 
 METRICS_FILE = "metrics.json"
@@ -55,6 +60,25 @@ HISTORY_FILE = "history.json"
 
 class TrainingDivergedError(ValueError):
     """A training loss became NaN or infinite; the message gives the step and last finite value."""
+
+
+class RunExistsError(ValueError):
+    """The run directory already holds a run, and neither resume nor force was given."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message says which epoch and how to continue."""
+
+    def __init__(self, epoch: int, model: str, run_dir: Path | None) -> None:
+        self.epoch = epoch
+        if run_dir is None:
+            message = f"interrupted in epoch {epoch}; nothing was saved (no run directory)"
+        else:
+            message = (f"interrupted in epoch {epoch}; the checkpoint of epoch {epoch - 1} is "
+                       f"kept. Continue with `minigen train {model} --out {run_dir} --resume`"
+                       if epoch > 1 else f"interrupted in epoch 1, before any checkpoint; "
+                       f"start again with `minigen train {model} --out {run_dir}`")
+        super().__init__(message)
 
 
 @dataclass
@@ -76,6 +100,7 @@ class RunResult:
     metrics: dict[str, float]
     run_dir: str | None
     config: dict[str, Any]
+    already_complete: bool = False  # resumed a finished run: nothing was trained or written
 
 
 def load_split(data: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -205,9 +230,21 @@ def _gradient_step(model: Model, optimizer: Optimizer, x: np.ndarray, rng: np.ra
 
 def _self_step(model: TrainsItself, x: np.ndarray, rng: np.random.Generator, conditions: Batch,
                step: int, history: dict[str, Any]) -> dict[str, float]:
-    """The model's own training step (its players and optimisers); values checked after."""
-    values = {k: float(v) for k, v in model.train_step(x, rng, **conditions).items()}
+    """The model's own training step (its players and optimisers). A player whose
+    objective is not finite is stopped before its update (``step_player``); the reported
+    values and, for updates by other rules (contrastive divergence, counting), every
+    parameter are checked after."""
+    try:
+        values = {k: float(v) for k, v in model.train_step(x, rng, **conditions).items()}
+    except FloatingPointError as error:
+        raise TrainingDivergedError(f"training diverged at step {step}: {error}. The last "
+                                    "good checkpoint is kept; try a smaller --lr") from None
     _check_finite(values, step, history)
+    broken = [name for name, value in model.named_parameters() if not np.isfinite(value.data).all()]
+    if broken:
+        raise TrainingDivergedError(f"training diverged at step {step}: {broken[0]} holds NaN "
+                                    "or inf after the step. The last good checkpoint is kept; "
+                                    "try a smaller --lr")
     return values
 
 
@@ -266,6 +303,7 @@ def train(
     seed: int = 0,
     out_dir: str | os.PathLike | None = None,
     resume: bool = False,
+    force: bool = False,
     overrides: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> RunResult:
@@ -279,26 +317,134 @@ def train(
         2-epoch run with ``epochs=4`` trains epochs 3 and 4
     seed : seeds the one generator behind initialisation, shuffling and model noise
     out_dir : run directory for the checkpoint, ``metrics.json`` and ``history.json``;
-        None keeps everything in memory
+        None keeps everything in memory. It is locked while training (a second process
+        is refused), and a directory that already holds a run is refused unless
+        ``resume`` or ``force`` says what to do with it
     resume : continue the run saved in ``out_dir`` (model, optimisers, epoch, history,
         generator state); its saved settings are kept, only ``epochs`` may change. A
-        directory without a checkpoint starts a new run
-    overrides : hyper-parameters replacing the spec's defaults (new runs only)
-    progress : show a tqdm bar per epoch (only on a terminal)
+        directory without a complete checkpoint is refused, never restarted; a finished
+        run is returned as it is, with ``already_complete`` set
+    force : replace the run in ``out_dir`` (its checkpoint, metrics and figures)
+    overrides : hyper-parameters replacing the spec's defaults (new runs only), checked
+        against the model's (``check_overrides``)
+    progress : show a tqdm bar per epoch on a terminal, or one line per epoch on stderr
+        when stderr is not a terminal (a log file, CI)
 
     Raises
     ------
     TrainingDivergedError : a loss became NaN/inf (the step and last finite value are in
         the message; the previous epoch's checkpoint stays on disk)
-    CheckpointError : ``resume`` with a run directory that cannot be loaded
+    TrainingInterrupted : Ctrl-C; the last finished epoch's checkpoint stays on disk
+    RunExistsError : ``out_dir`` holds a run and neither ``resume`` nor ``force`` is given
+    CheckpointError : ``resume`` with a run directory that cannot be loaded; a locked run
     """
     spec = spec_or_name if isinstance(spec_or_name, ModelSpec) else get_spec(spec_or_name)
     overrides = dict(overrides or {})
-    run_dir = None if out_dir is None else Path(out_dir)
-    if resume and run_dir is None:
-        raise ValueError("train: resume=True needs out_dir, the run directory to continue")
+    if resume and force:
+        raise ValueError("train: resume and force contradict each other: --resume continues "
+                         "the run in --out, --force replaces it")
+    if out_dir is None:
+        if resume:
+            raise ValueError("train: resume=True needs out_dir, the run directory to continue")
+        return _train(spec, data, epochs, batch_size, lr, seed, None, False, overrides,
+                      progress)
+    run_dir = _checked_run_dir(out_dir)
+    if not resume:  # refuse bad settings before the run directory is touched
+        check_overrides(spec, overrides)
+        _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        remove_stale(run_dir)
+        existing = run_summary(run_dir)
+        if existing is not None and not resume:
+            if not force:
+                raise RunExistsError(f"{run_dir} already holds {existing}; pass --resume to "
+                                     "continue it or --force to replace it")
+            clear_run(run_dir)
+        if resume and existing is None:
+            raise CheckpointError(f"nothing to resume in {run_dir}: it holds no checkpoint; "
+                                  "drop --resume to start a new run there")
+        return _train(spec, data, epochs, batch_size, lr, seed, run_dir, resume, overrides,
+                      progress)
+
+
+def accepted_data(spec: ModelSpec) -> list[str]:
+    """The data sets ``spec``'s model can train on: those whose examples it can be built
+    for and lets through its input door (``Model.examples``), with every field it
+    conditions on. MNIST is left out (it may not be downloaded)."""
+    accepted = []
+    for name in DATASETS:
+        if name.startswith("mnist"):
+            continue
+        if _refusal(spec, load_fields(name, "test")) is None:
+            accepted.append(name)
+    return accepted
+
+
+def _refusal(spec: ModelSpec, fields: Batch) -> str | None:
+    """Why the model refuses a data set with these fields (None if it takes them)."""
+    model_class = spec.model_class()
+    missing = [name for name in model_class.conditions if name not in fields]
+    if missing:
+        return f"it conditions on {', '.join(missing)}, which the data set does not have"
+    x = fields["x"][:2]
+    default = load_fields(spec.data, "test")["x"]
+    if default.dtype.kind in "iu" and not np.array_equal(x, np.round(x)):
+        # binary digits are fine as 64 tokens; points on a ring are no tokens at all
+        return "it models integer tokens or levels, and this data set holds fractions"
+    hparams = dict(spec.hparams)
+    if "y" in model_class.conditions:
+        hparams.setdefault("num_classes", int(fields["y"].max()) + 1)
+    try:
+        model = model_class(tuple(x.shape[1:]), rng=np.random.default_rng(0), **hparams)
+        model.examples(x)
+    except (ValueError, TypeError) as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+def _check_data(spec: ModelSpec, data: str, fields: Batch) -> None:
+    """Refuse a data set the model cannot take before training, naming the ones it can."""
+    reason = _refusal(spec, fields)
+    if reason is not None:
+        raise ValueError(f"train: {spec.name} cannot train on {data!r} ({reason}); it takes "
+                         f"{', '.join(accepted_data(spec))}")
+
+
+def _checked_run_dir(out_dir: str | os.PathLike) -> Path:
+    """``out_dir`` checked before any training starts: not empty, not a file, and a
+    writable directory or one that can be created (its nearest existing parent is one)."""
+    if str(out_dir).strip() == "":
+        raise ValueError("train: the run directory (--out) is empty; give a directory path")
+    run_dir = Path(out_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"train: --out {run_dir} is a file, not a directory")
+    existing = run_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"train: cannot create the run directory {run_dir}: {existing} is a "
+                         "file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"train: the run directory {run_dir} is not writable "
+                         f"({existing} is not)")
+    return run_dir
+
+
+def _train(
+    spec: ModelSpec,
+    data: str | None,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    seed: int,
+    run_dir: Path | None,
+    resume: bool,
+    overrides: dict[str, Any],
+    progress: bool,
+) -> RunResult:
     checkpoint = None
-    if resume and (run_dir / TRAINER_STATE_FILE).exists():
+    if resume:
         checkpoint = load_checkpoint(run_dir)
         config = checkpoint[1]
         _check_resume(config, spec, data=data, batch_size=batch_size, lr=lr,
@@ -307,11 +453,14 @@ def train(
             _positive("epochs", epochs, int)
             config["epochs"] = epochs
     else:
+        check_overrides(spec, overrides)
         config = _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
 
     train_fields = load_fields(config["data"], "train")
     test_fields = load_fields(config["data"], "test")
     x_train, x_test = train_fields["x"], test_fields["x"]
+    if config["data"] != spec.data:
+        _check_data(spec, config["data"], train_fields)
     if "y" in spec.model_class().conditions and "num_classes" not in config["hparams"]:
         config["hparams"]["num_classes"] = int(train_fields["y"].max()) + 1
     config["data_shape"] = list(x_train.shape[1:])
@@ -323,6 +472,11 @@ def train(
     if checkpoint is not None:
         epochs_done, step, history = _restore(model, optimizers, rng, checkpoint[0], checkpoint[2],
                                         checkpoint[3])
+        if epochs_done >= config["epochs"]:  # nothing to do: change nothing on disk
+            metrics = ({k: v for k, v in history["test"][-1].items()
+                        if k not in ("epoch", "step")} if history["test"] else {})
+            return RunResult(model=model, history=history, metrics=metrics,
+                             run_dir=str(run_dir), config=config, already_complete=True)
 
     fields = ("x", *model.conditions)
     test_conditions = conditions_of(model, test_fields)
@@ -330,37 +484,50 @@ def train(
     # epoch is drawn from rng however many fields there are.
     loader = DataLoader(*(train_fields[name] for name in fields),
                         batch_size=config["batch_size"], shuffle=True, rng=rng)
-    for epoch in range(epochs_done + 1, config["epochs"] + 1):
-        with tqdm(total=len(loader), desc=f"epoch {epoch}/{config['epochs']}", unit="batch",
-                  disable=None if progress else True, dynamic_ncols=True) as bar:
-            step, means = _train_epoch(model, optimizers, loader, fields, rng, history, step,
-                                       bar)
-            last = epoch == config["epochs"]  # the IWAE bound costs k passes: last epoch only
-            second_stage = {}
-            if last and isinstance(model, SecondStage):
-                # Two-stage models (VQ-VAE) fit their prior on the finished encoder's codes.
-                bar.set_postfix_str("fitting the prior")
-                fitted = model.fit_prior(x_train, rng)  # figures on the training codes
-                second_stage = {f"train_{name}": value for name, value in fitted.items()}
-            metrics = evaluate(model, x_test, conditions=test_conditions,
-                               rng=np.random.default_rng([config["seed"], epoch]),
-                               iwae_k=config["iwae_k"] if last else None,
-                               quality_data=config["data"] if last else None)
-            history["test"].append({"epoch": epoch, "step": step, **second_stage, **metrics})
-            if "loss" in metrics:
-                means["test_loss"] = metrics["loss"]
-            bar.set_postfix({name: f"{mean:.4g}" for name, mean in means.items()})
-        if run_dir is not None:
-            save_checkpoint(run_dir, model, config, optimizers, {
-                "epoch": epoch, "step": step, "rng": rng.bit_generator.state,
-                "history": history})
+    bar_on_terminal = progress and sys.stderr.isatty()
+    epoch = epochs_done + 1
+    try:
+        for epoch in range(epochs_done + 1, config["epochs"] + 1):
+            started = time.perf_counter()
+            with tqdm(total=len(loader), desc=f"epoch {epoch}/{config['epochs']}",
+                      unit="batch", disable=not bar_on_terminal, dynamic_ncols=True) as bar:
+                step, means = _train_epoch(model, optimizers, loader, fields, rng, history,
+                                           step, bar)
+                last = epoch == config["epochs"]  # the IWAE bound costs k passes: last only
+                second_stage = {}
+                if last and isinstance(model, SecondStage):
+                    # Two-stage models (VQ-VAE) fit their prior on the finished encoder's codes.
+                    bar.set_postfix_str("fitting the prior")
+                    fitted = model.fit_prior(x_train, rng)  # figures on the training codes
+                    second_stage = {f"train_{name}": value for name, value in fitted.items()}
+                metrics = evaluate(model, x_test, conditions=test_conditions,
+                                   rng=np.random.default_rng([config["seed"], epoch]),
+                                   iwae_k=config["iwae_k"] if last else None,
+                                   quality_data=config["data"] if last else None,
+                                   fields=test_fields)
+                history["test"].append({"epoch": epoch, "step": step, **second_stage,
+                                        **metrics})
+                if "loss" in metrics:
+                    means["test_loss"] = metrics["loss"]
+                bar.set_postfix({name: f"{mean:.4g}" for name, mean in means.items()})
+            if progress and not bar_on_terminal:  # a log file: one line per epoch
+                figures = "  ".join(f"{name} {mean:.4g}" for name, mean in means.items())
+                print(f"epoch {epoch}/{config['epochs']}  {figures}  "
+                      f"({time.perf_counter() - started:.2f} s)", file=sys.stderr, flush=True)
+            if run_dir is not None:
+                save_checkpoint(run_dir, model, config, optimizers, {
+                    "epoch": epoch, "step": step, "rng": rng.bit_generator.state,
+                    "history": history})
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(epoch, spec.name, run_dir) from None
 
     if history["test"]:
         metrics = {k: v for k, v in history["test"][-1].items() if k not in ("epoch", "step")}
     else:
         metrics = evaluate(model, x_test, conditions=test_conditions,
                            rng=np.random.default_rng([config["seed"], 0]),
-                           iwae_k=config["iwae_k"], quality_data=config["data"])
+                           iwae_k=config["iwae_k"], quality_data=config["data"],
+                           fields=test_fields)
     if run_dir is not None:
         write_json(run_dir / METRICS_FILE, metrics)
         write_json(run_dir / HISTORY_FILE, history)

@@ -12,7 +12,7 @@ import pytest
 
 import autograd as ag
 from minigen.cli import main
-from minigen.models.base import ExplicitDensity, PlayerSettings, TrainsItself
+from minigen.models.base import ExplicitDensity, Model, PlayerSettings, ShowsRows, TrainsItself
 from minigen.models.registry import REGISTRY, ModelSpec, get_spec
 from minigen.nn import Linear
 from minigen.train import build_optimizers, train
@@ -112,6 +112,53 @@ def test_a_thirty_line_model_trains_evaluates_and_plots_from_the_cli(
     assert main(["eval", str(run)]) == 0
     assert "nll" in capsys.readouterr().out
     assert main(["sample", str(run), "-n", "16"]) == 0
+
+
+class PixelMap(Model, ShowsRows):
+    """A newcomer's image-to-image model: each target pixel an affine map of the source's."""
+
+    conditions = ("source",)
+    loss_unit = "squared error per image"
+
+    def __init__(self, data_shape: tuple[int, ...], *, rng: np.random.Generator) -> None:
+        super().__init__()
+        self.data_shape = tuple(data_shape)
+        self.map = Linear(int(np.prod(data_shape)), int(np.prod(data_shape)), rng=rng)
+
+    def _translate(self, source: Any) -> ag.Tensor:
+        return self.map(self.examples(source, flat=True))
+
+    def loss(self, x: Any, rng: np.random.Generator, source: Any = None) -> ag.Tensor:
+        return ((self._translate(source) - self.examples(x, flat=True)) ** 2).sum(axis=1).mean()
+
+    def sample(self, n: int, rng: np.random.Generator, source: Any = None) -> np.ndarray:
+        return self._translate(np.asarray(source)[:n]).data.reshape(n, *self.data_shape)
+
+    def sampling_conditions(self, n, fields, rng):
+        return {"source": np.resize(fields["source"], (n, *self.data_shape))}, None
+
+    def figure_rows(self, fields, rng):
+        source = fields["source"][:8]
+        return "pixelated -> digit", {"input": source, "output": self.sample(8, rng, source),
+                                      "target": fields["x"][:8]}
+
+
+def test_a_model_conditioned_on_a_source_image_trains_samples_and_draws_its_rows(
+        capsys: pytest.CaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the trainer carries the data set's extra fields (get_fields) to the model's conditions,
+    # and the judge, samples.png and `minigen sample` take them from sampling_conditions
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(REGISTRY, "pixel-map", ModelSpec(
+        "pixel-map", "test", "tests.test_seam:PixelMap", "newcomer's translation",
+        "digits-pix2pix", epochs=2, batch_size=128, lr=0.01))
+    assert main(["train", "pixel-map", "--no-progress"]) == 0
+    run = tmp_path / "runs" / "pixel-map"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["loss"] < 64 * 0.5  # far better than a constant: the source reached it
+    assert np.isfinite(metrics["fd"])  # judged on translations of the test sources
+    assert {"samples.png", "translations.png"} <= {p.name for p in run.iterdir()}
+    assert main(["sample", str(run), "-n", "16"]) == 0
+    assert "16 samples of pixel-map" in capsys.readouterr().out
 
 
 def test_a_self_training_model_declares_players_and_steps_each_alone() -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from typing import Any
 
 import numpy as np
 import pytest
 
 import autograd as ag
-from minigen.checkpoint import CheckpointError, load_checkpoint
+from minigen.checkpoint import CheckpointError, RunLock, checkpoint_dir, load_checkpoint
 from minigen.models.base import (
     Completes,
     CountsFreeParameters,
@@ -30,7 +31,7 @@ from minigen.models.base import (
 )
 from minigen.models.registry import REGISTRY, ModelSpec
 from minigen.nn import Parameter
-from minigen.train import RunResult, TrainingDivergedError, train
+from minigen.train import RunExistsError, RunResult, TrainingDivergedError, train
 
 DATA = "bars-and-stripes-3"  # 2,000 train / 500 test images (1, 3, 3): 4 steps of 500
 
@@ -266,10 +267,74 @@ def test_resumed_run_matches_an_uninterrupted_run_exactly(name: str, tmp_path: A
             np.testing.assert_array_equal(resumed_opt[optimizer][key], value)
 
 
-def test_resume_without_a_checkpoint_starts_a_new_run(tmp_path: Any) -> None:
-    fresh = train("test-coins", epochs=1, out_dir=tmp_path / "a", progress=False)
-    resumed = train("test-coins", epochs=1, out_dir=tmp_path / "b", resume=True, progress=False)
-    np.testing.assert_array_equal(_parameters(fresh)["logits"], _parameters(resumed)["logits"])
+def test_resume_refuses_a_directory_without_a_checkpoint_instead_of_restarting(
+        tmp_path: Any) -> None:
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        train("test-coins", epochs=1, out_dir=tmp_path / "b", resume=True, progress=False)
+    # a checkpoint with a file missing is refused too, and nothing is overwritten
+    train("test-coins", epochs=1, out_dir=tmp_path / "c", progress=False)
+    current = checkpoint_dir(tmp_path / "c")
+    (current / "trainer_state.json").unlink()
+    model_bytes = (current / "model.npz").read_bytes()
+    with pytest.raises(CheckpointError, match="missing trainer_state.json"):
+        train("test-coins", epochs=2, out_dir=tmp_path / "c", resume=True, progress=False)
+    assert (current / "model.npz").read_bytes() == model_bytes
+
+
+def test_a_run_directory_is_never_overwritten_without_force(tmp_path: Any) -> None:
+    first = train("test-coins", epochs=1, seed=1, out_dir=tmp_path, progress=False)
+    (tmp_path / "samples.png").write_bytes(b"the old run's figure")
+    (tmp_path / "notes.txt").write_text("the user's own file")
+    before = {p.name: p.read_bytes() for p in checkpoint_dir(tmp_path).iterdir()}
+    with pytest.raises(RunExistsError, match=r"holds a test-coins run \(epoch 1 of 1\); "
+                       "pass --resume to continue it or --force to replace it"):
+        train("test-latent", epochs=1, out_dir=tmp_path, progress=False)
+    assert {p.name: p.read_bytes() for p in checkpoint_dir(tmp_path).iterdir()} == before
+
+    second = train("test-coins", epochs=1, seed=2, out_dir=tmp_path, force=True,
+                   progress=False)
+    assert not (tmp_path / "samples.png").exists()  # no figure of the old run stays behind
+    assert (tmp_path / "notes.txt").read_text() == "the user's own file"
+    saved = load_checkpoint(tmp_path)[0]["logits"]
+    np.testing.assert_array_equal(saved, _parameters(second)["logits"])
+    assert not np.array_equal(saved, _parameters(first)["logits"])
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path: Any) -> None:
+    train("test-coins", epochs=2, out_dir=tmp_path, progress=False)
+    snapshot = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+                if p.is_file()}
+    again = train("test-coins", out_dir=tmp_path, resume=True, progress=False)
+    assert again.already_complete
+    assert {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+            if p.is_file()} == snapshot
+
+
+def test_a_second_process_cannot_train_into_a_locked_run(tmp_path: Any) -> None:
+    with RunLock(tmp_path), pytest.raises(CheckpointError, match=r"another minigen process "
+                                          rf"\(pid {os.getpid()}\) is training into"):
+        train("test-coins", epochs=1, out_dir=tmp_path, progress=False)
+    train("test-coins", epochs=1, out_dir=tmp_path, progress=False)  # released: trains
+
+
+@pytest.mark.parametrize("out", ["", "file"])
+def test_a_bad_out_is_refused_before_training(tmp_path: Any, out: str) -> None:
+    target = tmp_path / out if out else ""
+    if out:
+        target.write_text("not a directory")
+    with pytest.raises(ValueError, match="is a file|is empty"):
+        train("test-coins", epochs=1, out_dir=target, progress=False)
+
+
+def test_stale_leftovers_of_a_killed_save_are_removed_on_the_next_start(tmp_path: Any) -> None:
+    train("test-coins", epochs=1, out_dir=tmp_path, progress=False)
+    (tmp_path / ".checkpoint-abc123").mkdir()  # a save killed while writing its files
+    (tmp_path / ".checkpoint-abc123" / "model.npz").write_bytes(b"half")
+    (tmp_path / "checkpoint-000002").mkdir()  # killed after the rename, before the switch
+    (tmp_path / ".metrics.json.x1.tmp").write_bytes(b"{")
+    train("test-coins", epochs=2, out_dir=tmp_path, resume=True, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".lock", "checkpoint-000002", "checkpoint.json", "history.json", "metrics.json"]
 
 
 def test_resume_refuses_settings_that_contradict_the_saved_run(tmp_path: Any) -> None:
@@ -339,11 +404,13 @@ def test_history_has_one_loss_per_step_and_one_test_entry_per_epoch() -> None:
 def test_run_directory_holds_checkpoint_metrics_and_history(tmp_path: Any) -> None:
     result = train("test-coins", epochs=2, out_dir=tmp_path, progress=False)
     names = {p.name for p in tmp_path.iterdir()}
-    assert names == {"model.npz", "optimizer.npz", "config.json", "trainer_state.json",
-                     "metrics.json", "history.json"}
+    assert names == {"checkpoint-000002", "checkpoint.json", ".lock", "metrics.json",
+                     "history.json"}
+    assert {p.name for p in (tmp_path / "checkpoint-000002").iterdir()} == {
+        "model.npz", "optimizer.npz", "config.json", "trainer_state.json"}
     assert json.loads((tmp_path / "metrics.json").read_text()) == result.metrics
     assert json.loads((tmp_path / "history.json").read_text()) == result.history
-    config = json.loads((tmp_path / "config.json").read_text())
+    config = json.loads((checkpoint_dir(tmp_path) / "config.json").read_text())
     assert config["model"] == "test-coins" and config["data_shape"] == [1, 3, 3]
 
 

@@ -19,6 +19,16 @@ from .bars_and_stripes import (
     num_bars_and_stripes,
     sample_bars_and_stripes,
 )
+from .captions import (
+    CAPTION_LENGTH,
+    HELD_OUT_TEMPLATES,
+    TRAINING_TEMPLATES,
+    caption_classes,
+    caption_fields,
+    decode_captions,
+    encode_captions,
+    make_captions,
+)
 from .colour_pixels import load_colour_pixels
 from .digit_domains import (
     DOMAIN_NAMES,
@@ -87,6 +97,8 @@ __all__ = [
     "dilate",
     "erode_rows",
     "get_fields",
+    "IMAGE_RANGES",
+    "image_range",
     "pixelate",
     "rotate90",
     "to_domain",
@@ -100,6 +112,15 @@ __all__ = [
     "load_colour_pixels",
     "load_names",
     "name_lengths",
+    # digit captions as word tokens (data/captions.py)
+    "CAPTION_LENGTH",
+    "HELD_OUT_TEMPLATES",
+    "TRAINING_TEMPLATES",
+    "caption_classes",
+    "caption_fields",
+    "decode_captions",
+    "encode_captions",
+    "make_captions",
 ]
 
 SPLITS = ("train", "test", "all")
@@ -175,8 +196,28 @@ _FIELD_LOADERS: dict[str, Callable[[str, np.random.Generator | None], Fields]] =
     # image-to-image domains in [-1, 1] (data/digit_domains.py)
     **{name: (lambda split, rng, name=name: translation_fields(name, split))
        for name in TRANSLATION_SETS},
+    # signed digits with word-token captions, held-out phrasings in the test split
+    # (data/captions.py)
+    "digits-captions": lambda split, rng: caption_fields(split),
 }
 DATASETS = (*_LOADERS, *_FIELD_LOADERS)
+
+
+# The value range of each image data set, (black, white): every figure maps pixels to grey
+# by it, so samples that overshoot (a Gaussian decoder's dip below 0) are clipped, not
+# rescaled into a washed-out picture.
+_SIGNED, _UNIT = (-1.0, 1.0), (0.0, 1.0)
+IMAGE_RANGES: dict[str, tuple[float, float]] = {
+    "digits": _UNIT, "digits-binary": _UNIT, "digits-grey": (0.0, 16.0),
+    "digits-signed": _SIGNED, "digits-dequantized": _UNIT, "mnist": _UNIT,
+    "mnist-binary": _UNIT, "bars-and-stripes-3": _UNIT, "bars-and-stripes-4": _UNIT,
+    **dict.fromkeys(TRANSLATION_SETS, _SIGNED), "digits-captions": _SIGNED,
+}
+
+
+def image_range(name: str) -> tuple[float, float] | None:
+    """(black, white) pixel values of image data set ``name``; None for points or tokens."""
+    return IMAGE_RANGES.get(name)
 
 
 def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -> Arrays:
@@ -203,7 +244,9 @@ def get_dataset(name: str, split: str, rng: np.random.Generator | None = None) -
         (N, 3) int64 (``load_colour_pixels``), 90/10 split;
         "digits-pix2pix", "digits-thin-bold", "digits-domains": translation domains of the
         signed digits (``minigen.data.digit_domains``); here only their x and y, the rest
-        through ``get_fields``.
+        through ``get_fields``;
+        "digits-captions": the signed digits with captions (``minigen.data.captions``);
+        here x and y, the captions (field ``text``) through ``get_fields``.
     split : "train", "test" or "all" (train followed by test)
     rng : used only by "digits-dequantized"; every other set is fixed
 
@@ -227,7 +270,8 @@ def get_fields(name: str, split: str, rng: np.random.Generator | None = None) ->
 
     Plain data sets give ``{"x", "y"}`` (``get_dataset``); the translation sets add their
     paired or unpaired fields (``source``, ``x_b``, ``y_b``, ``domain``: see
-    ``minigen.data.digit_domains``). Every array holds the same N rows.
+    ``minigen.data.digit_domains``); "digits-captions" adds ``text`` (caption tokens).
+    Every array holds the same N rows.
     """
     check_choice("name", name, DATASETS)
     check_choice("split", split, SPLITS)

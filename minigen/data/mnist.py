@@ -233,8 +233,9 @@ def load_mnist(
     missing = _missing_files(root, filenames)
     if missing and not download:
         raise FileNotFoundError(
-            f"MNIST files {missing} not found in {root}; pass download=True to fetch them "
-            f"from {base_url} (or set root=, or the MINIGEN_DATA environment variable)"
+            f"MNIST files {missing} not found in {root}; pass download=True (on the command "
+            f"line: --download) to fetch them from {base_url} (or set root=, or the "
+            "MINIGEN_DATA environment variable)"
         )
     if missing:
         root.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,7 @@ Every method that draws takes an explicit ``np.random.Generator`` called ``rng``
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autograd import Tensor
+from minigen.checks import check_count
 from minigen.nn import Module, Parameter
 from minigen.optim import SGD, Adam, Optimizer
 
@@ -78,9 +80,13 @@ class Model(Module, ABC):
         surrogate such as contrastive divergence's); the evaluator then skips it
     binary_data : True for a model of binary data: :meth:`examples` refuses anything but
         0 and 1 (a grey level has no probability under a Bernoulli model)
+    value_range : (low, high) the data must lie in, checked by :meth:`examples`; None for
+        any finite value. A model may set it per instance (a tanh generator: (−1, 1))
     sample_options : keyword arguments ``sample`` takes beyond ``n`` and ``rng`` (a
         diffusion model's "sampler", "steps", "eta", "guidance"; a language model's
         "temperature"); ``minigen sample`` offers exactly these as flags
+    samples_are : what ``sample`` returns, for figure titles: "samples", or e.g. "decoder
+        means" for a VAE, whose pictures are E[x | z] and not draws of x
 
     Every method that takes data passes it through :meth:`examples` first, so bad input is
     refused at the door with the shape or range that was expected.
@@ -92,8 +98,27 @@ class Model(Module, ABC):
     loss_unit: ClassVar[str] = "nats per example"
     test_loss: ClassVar[bool] = True
     binary_data: ClassVar[bool] = False
+    value_range: tuple[float, float] | None = None
     sample_options: ClassVar[tuple[str, ...]] = ()
+    samples_are: ClassVar[str] = "samples"
     data_shape: tuple[int, ...]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every model's ``sample`` checks ``n`` first: a positive int (the one check of it,
+        added here so no model can forget it)."""
+        super().__init_subclass__(**kwargs)
+        sample = getattr(cls, "sample", None)  # its own, a mixin's or a parent's
+        if sample is None or getattr(sample, "__isabstractmethod__", False) or getattr(
+                sample, "checks_n", False):
+            return
+
+        @functools.wraps(sample)
+        def checked_sample(self: Model, n: int, *args: Any, **kwargs: Any) -> np.ndarray:
+            return sample(self, check_count(f"{type(self).__name__}.sample", n), *args,
+                          **kwargs)
+
+        checked_sample.checks_n = True  # type: ignore[attr-defined]
+        cls.sample = checked_sample  # type: ignore[method-assign]
 
     @property
     def dtype(self) -> np.dtype:
@@ -125,6 +150,13 @@ class Model(Module, ABC):
                 raise ValueError(f"{name}: x must be binary (values 0 and 1), as in "
                                  f"'digits-binary'; got values in [{array.min():g}, "
                                  f"{array.max():g}]")
+            if self.value_range is not None and array.size:
+                low, high = self.value_range
+                if array.min() < low or array.max() > high:
+                    example = {(0.0, 1.0): " as in 'digits'", (-1.0, 1.0): " as in "
+                               "'digits-signed'"}.get((float(low), float(high)), "")
+                    raise ValueError(f"{name}: x must lie in [{low:g}, {high:g}]{example}; "
+                                     f"got values in [{array.min():g}, {array.max():g}]")
             x = Tensor(array.astype(self.dtype, copy=False))
         accepted = [shape, (size,)] if flat else [shape]
         if x.ndim < 1 or tuple(x.shape[1:]) not in accepted:
@@ -135,6 +167,25 @@ class Model(Module, ABC):
     @abstractmethod
     def loss(self, x: Any, rng: np.random.Generator, **conditions: Any) -> Tensor:
         """Scalar Tensor to minimise: the mean over the batch x : (N, *data_shape)."""
+
+    def sampling_conditions(self, n: int, fields: Batch, rng: np.random.Generator
+                            ) -> tuple[Batch, np.ndarray | None]:
+        """What to condition ``n`` samples on, for the judge, the figures and the CLI.
+
+        ``fields`` are a held-out split's batch fields (the test split). Returns the keyword
+        arguments for ``sample(n, rng, **conditions)`` and the class each sample should show
+        (the judge scores its accuracy), or None where no class is asked for. The default
+        covers unconditional models and labels: sample i is of class ``i mod num_classes``.
+        A model conditioned on anything else (a source image, a caption, a target domain)
+        overrides this, e.g. with the first n source images of ``fields``.
+        """
+        if not self.conditions:
+            return {}, None
+        if self.conditions == ("y",):
+            labels = np.arange(n) % int(self.num_classes)
+            return {"y": labels}, labels
+        raise NotImplementedError(f"{type(self).__name__} conditions on {self.conditions}: "
+                                  "override sampling_conditions to say what samples take")
 
     @abstractmethod
     def sample(self, n: int, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
@@ -287,6 +338,9 @@ class TrainsItself(Model):
         optimizer = self.optimizers()[name]
         self.zero_grad()
         value = objective()
+        if not np.isfinite(value.data).all():  # before the update: no NaN reaches θ
+            raise FloatingPointError(f"{type(self).__name__}: player {name!r}'s objective is "
+                                     f"{float(value.data)}; its parameters were not updated")
         value.backward()
         optimizer.step()
         self.zero_grad()
@@ -362,3 +416,21 @@ class DecodesText(ABC):
     @abstractmethod
     def decode(self, tokens: np.ndarray) -> list[str]:
         """Token rows (N, T) -> the N strings they spell (up to the end token)."""
+
+
+class ShowsRows(ABC):
+    """A model with a figure of labelled image rows, written as ``rows_figure`` in the run.
+
+    Image-to-image models show input | output | target (one row each, the same test
+    examples in every column); a text-to-image model shows one row per caption.
+    """
+
+    rows_figure: ClassVar[str] = "translations.png"
+
+    @abstractmethod
+    def figure_rows(self, fields: Batch, rng: np.random.Generator
+                    ) -> tuple[str, dict[str, np.ndarray]]:
+        """(title, {row label: images (k, C, H, W)}) drawn from the test ``fields``.
+
+        Every row holds images on the data's scale; rows may differ in k.
+        """

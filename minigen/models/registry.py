@@ -12,6 +12,8 @@ of each player's optimiser live here, and only here.
 from __future__ import annotations
 
 import importlib
+import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,9 +299,67 @@ _SPECS: list[ModelSpec] = [
               epochs=60, batch_size=64, lr=2e-4,
               players={"generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    # --- adversarial models (part 2), image to image: minigen/models/adversarial/ --------
+    # Adam with beta1 = 0.5 for every player (both papers); data in [-1, 1]. CycleGAN: lr 1e-3
+    # and batches of 8 (the paper: 2e-4, batches of 1) to translate within 40 epochs on a core.
+    ModelSpec("pix2pix", "adversarial", "minigen.models.adversarial.pix2pix:Pix2Pix",
+              "pix2pix: U-Net 8-4-2 generator with dropout noise, 4x4-patch PatchGAN on "
+              "(source, image); cGAN + 100 L1; pixelated digit -> digit",
+              "digits-pix2pix", {"channels": 32, "dropout": 0.5, "discriminator_channels": 32,
+                                 "discriminator_layers": 1, "l1_weight": 100.0},
+              epochs=150, batch_size=64, lr=2e-4,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    ModelSpec("cyclegan", "adversarial", "minigen.models.adversarial.cyclegan:CycleGAN",
+              "CycleGAN: U-Net G: A->B and F: B->A, two 2-layer PatchGANs, least squares; "
+              "10 cycle L1 + 5 identity L1, pools of 50 fakes; thin <-> bold digits unpaired",
+              "digits-thin-bold", {"channels": 32, "discriminator_channels": 32,
+                                   "discriminator_layers": 2, "cycle_weight": 10.0,
+                                   "identity_weight": 0.5, "pool_size": 50},
+              epochs=40, batch_size=8, lr=1e-3,
+              players={"generators": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminators": PlayerSettings(betas=(0.5, 0.999))}),
+    # --- adversarial models (part 2, from domains and parts): minigen/models/adversarial/ --
+    # Times: CPU seconds of one core (OMP_NUM_THREADS=1, /usr/bin/time, `minigen train NAME`
+    # with evaluation and figures): stargan 196 s, puzzle_gan 115 s.
+    ModelSpec("stargan", "adversarial", "minigen.models.adversarial.stargan:StarGAN",
+              "StarGAN: one G(x, target domain) over original/bold/thin/rotated digits, "
+              "D with critic + domain heads; WGAN-GP + cls + 10 L1 cycle, 5 D steps per G",
+              "digits-domains", {"num_domains": 4, "channels": 16, "residual_blocks": 2,
+                                 "classification_weight": 1.0, "reconstruction_weight": 10.0,
+                                 "gradient_penalty_weight": 10.0},
+              epochs=50, batch_size=64, lr=1e-3,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999), steps=5)}),
+    ModelSpec("puzzle_gan", "adversarial", "minigen.models.adversarial.puzzle_gan:PuzzleGAN",
+              "Puzzle-GAN: the digit from 3 key 4x4 patches, places withheld; summed part "
+              "embeddings -> mask + DCGAN generator; L1 mask + L1 appearance + adversarial",
+              "digits-signed", {"num_patches": 3, "patch_size": 4, "min_ink": 5,
+                                "embedding_dim": 64, "latent_dim": 8, "channels": 32,
+                                "mask_weight": 30.0, "appearance_weight": 30.0},
+              epochs=120, batch_size=64, lr=1e-3,
+              players={"generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
+    # --- adversarial, part 3: text to image (minigen/models/adversarial/text2image.py) ---
+    # 150 epochs: FD 16.5 (real 16.0), judge accuracy 0.998 on held-out phrasings, ~165 CPU s;
+    # at 60 epochs FD was 25.6. The text encoder pre-trains at 10 x lr (300 batches, ~4 s).
+    ModelSpec("text2image", "adversarial",
+              "minigen.models.adversarial.text2image:TextToImageGAN",
+              "GAN-CLS: captions -> pre-trained word GRU -> DCGAN G and matching-aware D "
+              "(real/right, real/wrong, fake/right); sample(n, text=captions)",
+              "digits-captions", {"latent_dim": 32, "channels": 32, "word_dim": 32,
+                                  "text_hidden": 64, "text_projection": 32,
+                                  "loss": "non_saturating", "pretrain_steps": 300,
+                                  "pretrain_batch_size": 128},
+              epochs=150, batch_size=64, lr=2e-4,
+              players={"text_encoder": PlayerSettings(lr_scale=10.0),
+                       "generator": PlayerSettings(betas=(0.5, 0.999)),
+                       "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
     # --- adversarial models (part 3): progressive growing and style-based generators ----
     # Adam with beta = (0, 0.99) as in both papers; data in [-1, 1]. At equal learning rates
     # these small critics fall behind and G collapses; G at lr x 0.2-0.25 keeps them level.
+    # Times: CPU seconds of one core (OMP_NUM_THREADS=1, /usr/bin/time, `minigen train NAME`
+    # with evaluation and figures): progan 269 s (FD 166), stylegan 257 s (FD 288).
     ModelSpec("progan", "adversarial", "minigen.models.adversarial.progan:ProGAN",
               "Progressive GAN grown 2x2 -> 4x4 -> 8x8 with fade-ins; WGAN-GP + drift, "
               "pixel-norm, minibatch stddev, equalised lr, EMA generator",
@@ -339,3 +399,82 @@ def build(name: str, data_shape: tuple[int, ...], rng: Any, **overrides: Any) ->
     spec = get_spec(name)
     hparams = {**spec.hparams, **overrides}
     return spec.model_class()(tuple(data_shape), rng=rng, **hparams)
+
+
+def hyperparameters(spec: ModelSpec) -> dict[str, Any]:
+    """Every hyper-parameter ``--set`` may change, with its default: the constructor's
+    keyword arguments (all but ``data_shape``, ``rng`` and the data-given ``num_classes``),
+    the registry's value where it sets one."""
+    signature = inspect.signature(spec.model_class().__init__)
+    keywords = {name: parameter.default for name, parameter in signature.parameters.items()
+                if name not in ("self", "data_shape", "rng", "num_classes")
+                and parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)}
+    return {**keywords, **spec.hparams}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        inner = {type(item).__name__ for item in value}
+        return f"list of {inner.pop()}" if len(inner) == 1 else "list"
+    return type(value).__name__
+
+
+def _fits(value: Any, default: Any) -> bool:
+    """Does ``value`` have the type of ``default`` (an int is a float; a bool is neither)?"""
+    if default is None or default is inspect.Parameter.empty:
+        return True  # optional or required without a default: the model checks it
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            return False
+        kinds = {type(item) for item in default}
+        return len(kinds) != 1 or all(_fits(item, default[0]) for item in value)
+    return isinstance(value, type(default))
+
+
+def _in_range(value: Any, default: Any) -> bool:
+    """Sizes stay positive and rates non-negative: a number (or list of numbers) whose
+    default is positive may not be zero or negative (an int) or negative (a float)."""
+    if isinstance(value, (list, tuple)):
+        defaults = default if isinstance(default, (list, tuple)) and default else [None]
+        return all(_in_range(item, defaults[0]) for item in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and default > 0:
+        return value > 0 if isinstance(default, int) else value >= 0
+    if isinstance(default, (int, float)) and not isinstance(default, bool) and default == 0:
+        return value >= 0
+    return True
+
+
+def check_overrides(spec: ModelSpec, overrides: dict[str, Any]) -> None:
+    """Refuse ``--set`` values the model cannot take, with one line that says why.
+
+    The key must be one of the model's hyper-parameters (the message lists them with
+    their defaults); the value must have the default's type (2.5 is no int, "abc" no
+    list); sizes must stay positive and rates non-negative (see ``_in_range``).
+    """
+    known = hyperparameters(spec)
+    for key, value in overrides.items():
+        if key not in known:
+            listed = ", ".join(f"{name}={default!r}" for name, default in known.items())
+            raise ValueError(f"{spec.name} has no hyper-parameter {key!r}; its hyper-parameters "
+                             f"are: {listed or '(none)'}")
+        default = known[key]
+        if not _fits(value, default):
+            kind = _type_name(default)
+            raise ValueError(f"{spec.name}: {key} must be {'an' if kind[0] in 'aeiou' else 'a'}"
+                             f" {kind} like its default {default!r}; got {value!r} "
+                             f"({_type_name(value)})")
+        if not _in_range(value, default):
+            leaf = default[0] if isinstance(default, (list, tuple)) and default else default
+            sign = "positive" if isinstance(leaf, int) and leaf > 0 else "non-negative"
+            raise ValueError(f"{spec.name}: {key}={value!r} is out of range; it must be "
+                             f"{sign} and finite (default {default!r})")

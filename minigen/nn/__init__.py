@@ -11,6 +11,7 @@ from .masked import MaskedLinear, made_masks
 from .masked_conv import MaskedConv2d, PixelLogitHead, influence_map, skew, unskew
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .patchgan import PatchGAN
 from .quantize import EMAVectorQuantizer, VectorQuantizer
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from .style import (
@@ -26,6 +27,7 @@ from .style import (
 )
 from .tied import TiedLinear
 from .timestep import SinusoidalTimestepEmbedding, timestep_embedding
+from .unet_generator import UNetGenerator
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "Dropout", "ELU",
@@ -38,6 +40,7 @@ __all__ = [
     "lstm_step", "made_masks", "mlp", "rnn_step", "scaled_dot_product_attention", "skew",
     "uniform_init", "unskew",
     "GroupNorm", "SinusoidalTimestepEmbedding", "timestep_embedding",
+    "PatchGAN", "UNetGenerator",
     "AdaIN", "EqualizedConv2d", "EqualizedLinear", "NoiseInput", "PixelNorm", "adain",
     "minibatch_stddev", "pixel_norm", "truncate",
 ]

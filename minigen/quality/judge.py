@@ -273,6 +273,12 @@ JUDGE_INPUTS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "digits-grey": ("digits", _grey_levels_to_unit),
     "digits-signed": ("digits", _signed_to_unit),
     "digits-dequantized": ("digits", _dequantized_to_unit),
+    # the translation domains (minigen.data.digit_domains) are signed digits too
+    "digits-pix2pix": ("digits", _signed_to_unit),
+    "digits-thin-bold": ("digits", _signed_to_unit),
+    "digits-domains": ("digits", _signed_to_unit),
+    # signed digits with captions (minigen.data.captions)
+    "digits-captions": ("digits", _signed_to_unit),
 }
 
 
@@ -287,6 +293,10 @@ def to_judge_input(samples: np.ndarray, data_name: str) -> tuple[np.ndarray, str
     "digits-grey"         "digits"           x / 16
     "digits-signed"       "digits"           (x + 1) / 2, from [−1, 1]
     "digits-dequantized"  "digits"           clip(floor(17 x), 0, 16) / 16
+    "digits-pix2pix",     "digits"           (x + 1) / 2, from [−1, 1]
+    "digits-thin-bold",
+    "digits-domains",
+    "digits-captions"
     ====================  =================  =======================================
 
     Parameters

@@ -18,6 +18,7 @@ EXPECTED_NAMES = {
     "digits-pix2pix",
     "digits-thin-bold",
     "digits-domains",
+    "digits-captions",
     "mnist",
     "mnist-binary",
     "ring",

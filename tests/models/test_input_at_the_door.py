@@ -43,3 +43,32 @@ def test_every_model_refuses_nan_and_empty_batches(name: str) -> None:
         model.loss(bad, np.random.default_rng(0), **labels(4))
     with pytest.raises(ValueError, match="empty"):
         model.loss(x[:0], np.random.default_rng(0), **labels(0))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_model_refuses_a_sample_count_that_is_not_a_positive_int(
+        name: str) -> None:
+    sample = REGISTRY[name].model_class().sample
+    # the check is the protocol's (Model.__init_subclass__), so no model can lack it
+    assert getattr(sample, "checks_n", False), f"{name}.sample does not check n"
+    model = None
+    for bad, kind in ((0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(kind, match="n must be a positive int"):
+            sample(model, bad, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(("name", "data", "fragment"), [
+    ("vae", "digits-grey", r"x must lie in \[0, 1\] as in 'digits'; got values in \[0, 16\]"),
+    ("dcgan", "digits", None),  # [0, 1] is inside [−1, 1]: taken
+    ("dcgan", "digits-grey", r"x must lie in \[-1, 1\] as in 'digits-signed'"),
+    ("gan", "ring", r"x must lie in \[-1, 1\]"),
+])
+def test_models_with_a_value_range_refuse_data_outside_it(name: str, data: str,
+                                                          fragment: str | None) -> None:
+    x, _ = get_dataset(data, "test")
+    model = build(name, x.shape[1:], np.random.default_rng(0))
+    if fragment is None:
+        model.loss(x[:4], np.random.default_rng(0))
+    else:
+        with pytest.raises(ValueError, match=fragment):
+            model.loss(x[:4], np.random.default_rng(0))

@@ -123,6 +123,7 @@ class DCGAN(GAN):
             raise ValueError(f"{type(self).__name__}: data_shape must be {DIGIT_SHAPE} (8×8 "
                              f"digits), got {tuple(data_shape)}")
         self.setup_game(data_shape, latent_dim, loss, 1, gradient_penalty_weight, 0)
+        self.value_range = (-1.0, 1.0)  # the generator ends in tanh
         self.channels, self.code_dim = int(channels), int(code_dim)
         self.generator = dcgan_generator(self.latent_dim + self.code_dim, self.channels, rng)
         self.trunk = dcgan_trunk(self.channels, rng)

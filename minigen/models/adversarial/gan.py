@@ -94,6 +94,8 @@ class GAN(TrainsItself):
         self.setup_game(data_shape, latent_dim, loss, pack, gradient_penalty_weight,
                         condition_dim)
         self.output = output
+        if output == "tanh":
+            self.value_range = (-1.0, 1.0)  # a tanh generator cannot draw outside it
         generator = mlp([self.latent_dim + self.condition_dim, *hidden, self.data_dim], rng)
         self.generator = Sequential(*generator, *([Tanh()] if output == "tanh" else []))
         self.discriminator = mlp([self.pack * (self.data_dim + self.condition_dim),

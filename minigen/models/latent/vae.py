@@ -67,6 +67,9 @@ class VAE(LatentVariable):
         the methods below take ``condition=`` an array (N, c)
     """
 
+    # sample() decodes z ~ N(0, I) to E[x | z]: the pictures are means, not draws of x
+    samples_are = "decoder means E[x | z], z ~ N(0, I)"
+
     def __init__(
         self,
         data_shape: tuple[int, ...],
@@ -88,6 +91,8 @@ class VAE(LatentVariable):
         self.data_dim = int(np.prod(self.data_shape))
         self.latent_dim = int(latent_dim)
         self.likelihood = likelihood
+        if likelihood == "bernoulli":
+            self.value_range = (0.0, 1.0)  # a Bernoulli mean; 0..16 levels have no probability
         self.condition_dim = int(condition_dim)
         hidden = [int(h) for h in hidden]
         self.encoder = mlp([self.data_dim + self.condition_dim, *hidden, 2 * self.latent_dim],

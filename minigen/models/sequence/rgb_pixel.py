@@ -51,6 +51,7 @@ class IndependentChannels(ExplicitDensity, TrainsItself, CountsFreeParameters):
             raise ValueError(f"IndependentChannels: need levels >= 1 and smoothing >= 0, got "
                              f"{levels} and {smoothing}")
         self.levels, self.smoothing = int(levels), float(smoothing)
+        self.data_shape = (3,)
         self.register_buffer("counts", np.zeros((3, self.levels)))
         self.register_buffer("probs", np.full((3, self.levels), 1.0 / self.levels))
 
