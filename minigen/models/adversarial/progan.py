@@ -113,13 +113,6 @@ def schedule_at(step: int, fade_steps: int, stabilise_steps: int, stages: int) -
     return 0, 1.0  # one stage only: it never fades
 
 
-def check_sample_count(owner: str, n: Any) -> int:
-    """``n`` as an int if it is a positive integer, else a ValueError naming ``owner``."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{owner}.sample: n must be a positive int, got {n!r}")
-    return int(n)
-
-
 def _upsample(x: Tensor) -> Tensor:
     return ag.upsample_nearest(x, 2)
 
@@ -243,6 +236,8 @@ class ProGAN(TrainsItself):
     drift_weight : ε_drift, keeps the critic's values near 0
     ema_decay : decay of the generator's weight average used by ``sample``
     """
+
+    value_range = (-1.0, 1.0)  # digits-signed; samples are clipped to it
 
     def __init__(self, data_shape: tuple[int, ...] = DIGIT_SHAPE, *, rng: np.random.Generator,
                  latent_dim: int = 32, channels: int = 32, fade_steps: int = 500,
@@ -368,7 +363,6 @@ class ProGAN(TrainsItself):
     def sample(self, n: int, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
         """n images from the averaged G at the current stage, upsampled to 8×8 and clipped
         to [−1, 1]: (n, 1, 8, 8)."""
-        n = check_sample_count("ProGAN", n)
         if conditions:
             raise TypeError(f"ProGAN is unconditional; got conditions {sorted(conditions)}")
         stage, alpha = self.phase()

@@ -79,7 +79,7 @@ from minigen.nn import (
 )
 from minigen.nn.losses import gan_loss, r1_penalty
 
-from .progan import SLOPE, ProgressiveDiscriminator, check_sample_count
+from .progan import SLOPE, ProgressiveDiscriminator
 
 DIGIT_SHAPE = (1, 8, 8)
 SIDES = (4, 4, 8, 8)  # the side of each style layer's feature maps
@@ -177,6 +177,7 @@ class StyleGAN(TrainsItself):
     """
 
     sample_options = ("truncation",)
+    value_range = (-1.0, 1.0)  # digits-signed; samples are clipped to it
 
     def __init__(self, data_shape: tuple[int, ...] = DIGIT_SHAPE, *, rng: np.random.Generator,
                  latent_dim: int = 32, w_dim: int = 32, mapping_layers: int = 4,
@@ -322,7 +323,6 @@ class StyleGAN(TrainsItself):
                **conditions: Any) -> np.ndarray:
         """n images (n, 1, 8, 8) in [−1, 1]: w = f(z) by the averaged mapping, then
         w' = w̄ + ψ(w − w̄) with ψ = ``truncation`` (default: the model's)."""
-        n = check_sample_count("StyleGAN", n)
         if conditions:
             raise TypeError(f"StyleGAN is unconditional; got conditions {sorted(conditions)}")
         psi = self.truncation if truncation is None else float(truncation)

@@ -177,8 +177,8 @@ def test_samples_are_8x8_in_range_at_every_stage_and_n_is_checked():
         assert samples.shape == (5, 1, 8, 8) and samples.min() >= -1 and samples.max() <= 1
     coarse = _at(model, 0, 1.0).sample(2, np.random.default_rng(0))
     np.testing.assert_array_equal(coarse[:, :, ::4, ::4].repeat(4, 2).repeat(4, 3), coarse)
-    for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="n must be a positive int"):
+    for bad, error in ((0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="n must be a positive int"):
             model.sample(bad, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"data_shape must be \(1, 8, 8\)"):
         ProGAN((1, 28, 28), rng=np.random.default_rng(0))

@@ -198,8 +198,8 @@ def test_samples_are_8x8_in_range_and_bad_arguments_are_named():
     samples = model.sample(5, np.random.default_rng(0), truncation=0.7)
     assert samples.shape == (5, 1, 8, 8) and samples.min() >= -1 and samples.max() <= 1
     assert StyleGAN.sample_options == ("truncation",)
-    for bad in (0, -2, 1.5):
-        with pytest.raises(ValueError, match="n must be a positive int"):
+    for bad, error in ((0, ValueError), (-2, ValueError), (1.5, TypeError)):
+        with pytest.raises(error, match="n must be a positive int"):
             model.sample(bad, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"data_shape must be \(1, 8, 8\)"):
         StyleGAN((1, 28, 28), rng=np.random.default_rng(0))
