@@ -14,6 +14,17 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .patchgan import PatchGAN
 from .quantize import EMAVectorQuantizer, VectorQuantizer
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
+from .style import (
+    AdaIN,
+    EqualizedConv2d,
+    EqualizedLinear,
+    NoiseInput,
+    PixelNorm,
+    adain,
+    minibatch_stddev,
+    pixel_norm,
+    truncate,
+)
 from .tied import TiedLinear
 from .timestep import SinusoidalTimestepEmbedding, timestep_embedding
 from .unet_generator import UNetGenerator
@@ -30,4 +41,6 @@ __all__ = [
     "uniform_init", "unskew",
     "GroupNorm", "SinusoidalTimestepEmbedding", "timestep_embedding",
     "PatchGAN", "UNetGenerator",
+    "AdaIN", "EqualizedConv2d", "EqualizedLinear", "NoiseInput", "PixelNorm", "adain",
+    "minibatch_stddev", "pixel_norm", "truncate",
 ]
