@@ -201,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-SAMPLE_OPTIONS = ("sampler", "steps", "eta", "guidance", "temperature")
+SAMPLE_OPTIONS = ("sampler", "steps", "eta", "guidance", "temperature", "truncation")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -327,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     sampling.add_argument("--guidance", type=float, help="guidance weight (guided diffusion)")
     sampling.add_argument("--temperature", type=float,
                           help="softmax temperature (language models)")
+    sampling.add_argument("--truncation", type=float, metavar="PSI",
+                          help="truncation psi in [0, 1] (StyleGAN): w' = w_mean + psi (w - "
+                               "w_mean); 1 draws from the whole distribution")
     sampling.set_defaults(handler=cmd_sample)
 
     evaluating = commands.add_parser("eval", help="test metrics of a trained run",

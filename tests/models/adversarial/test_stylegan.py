@@ -226,3 +226,15 @@ def test_registered_stylegan_trains_one_epoch_and_reloads_to_the_same_samples(tm
     np.testing.assert_allclose(loaded.sample(6, np.random.default_rng(0), truncation=0.5),
                                model.sample(6, np.random.default_rng(0), truncation=0.5),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_minigen_sample_takes_truncation_for_stylegan_and_refuses_it_elsewhere(
+        tmp_path, monkeypatch, capsys):
+    from minigen.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "stylegan", "--epochs", "1", "--no-progress"]) == 0
+    assert main(["sample", "runs/stylegan", "-n", "4", "--truncation", "0.5"]) == 0
+    assert "4 samples of stylegan" in capsys.readouterr().out
+    assert main(["train", "gan", "--epochs", "1", "--no-progress"]) == 0
+    assert main(["sample", "runs/gan", "-n", "4", "--truncation", "0.5"]) == 2
+    assert "gan does not take --truncation" in capsys.readouterr().err
