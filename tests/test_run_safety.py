@@ -28,6 +28,7 @@ from minigen.checkpoint import (
 from minigen.cli import main
 from minigen.models.registry import REGISTRY, check_overrides
 from minigen.train import TrainingDivergedError, train
+from tests.test_cli import _assert_one_line_error, _run
 from tests.test_train import register_dummies
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,16 +40,7 @@ def _dummies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def _run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _one_line(err: str, *fragments: str) -> None:
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in err, (fragment, err)
+_one_line = _assert_one_line_error
 
 
 # ----- a save interrupted at any instant ----------------------------------------------

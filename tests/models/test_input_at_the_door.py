@@ -12,7 +12,8 @@ from minigen.models.registry import REGISTRY, build, get_spec
 BINARY = sorted(name for name, spec in REGISTRY.items()
                 if spec.model_class().binary_data and spec.data == "digits-binary")
 DIGIT_MODELS = sorted(name for name, spec in REGISTRY.items()
-                      if spec.data in ("digits", "digits-binary"))
+                      if spec.data in ("digits", "digits-binary", "digits-signed")
+                      and set(spec.model_class().conditions) <= {"y"})
 
 
 def _model(name: str):

@@ -43,14 +43,14 @@ class DDIM(DDPM):
 
     def invert(self, x: Any, steps: int | None = None) -> np.ndarray:
         """Deterministic DDIM inversion x_0 → x_T over ``steps`` steps: (N, *data_shape)."""
-        x0 = self._check_x(x)
+        x0 = self.examples(x).data
         with self.ema.swapped_in():
             return ddim_invert(self.process, self.eps_fn(), x0, self._timesteps(steps))
 
     def decode(self, x_T: Any, steps: int | None = None) -> np.ndarray:
         """η = 0 DDIM from given noise x_T: the inverse of :meth:`invert` up to the
         discretisation error. (N, *data_shape)."""
-        x_T = self._check_x(x_T).astype(np.float64)
+        x_T = self.examples(x_T).data.astype(np.float64)
         with self.ema.swapped_in():
             return ddim_sample(self.process, self.eps_fn(), x_T.shape, np.random.default_rng(0),
                                timesteps=self._timesteps(steps), eta=0.0, x_T=x_T)

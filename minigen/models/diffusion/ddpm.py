@@ -83,16 +83,9 @@ class DDPM(Model):
         self.ema = ExponentialMovingAverage(self.network, ema_decay)
 
     # ----- training -----------------------------------------------------------------
-    def _check_x(self, x: Any) -> np.ndarray:
-        x = np.asarray(x.data if isinstance(x, Tensor) else x)
-        if x.ndim < 1 or tuple(x.shape[1:]) != self.data_shape:
-            raise ValueError(f"{type(self).__name__}: x has shape {x.shape}, expected "
-                             f"(N, *{self.data_shape})")
-        return x
-
     def noise_batch(self, x: Any, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """t ~ U{1..T}, ε ~ N(0, I), x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε: (x_t float32, t, ε)."""
-        x0 = self._check_x(x)
+        x0 = self.examples(x).data
         t = rng.integers(1, self.process.timesteps + 1, size=len(x0))
         noise = rng.standard_normal(x0.shape)
         x_t = self.process.q_sample(x0.astype(np.float64), t, noise)
@@ -137,6 +130,6 @@ class DDPM(Model):
     def nll_bound(self, x: Any, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
         """L(x_0) ≥ −log p_θ(x_0) in nats per example (N,), on the data's own scale (a
         density on [−1, 1]^D for digits), with the averaged weights; one x_t draw per t."""
-        x0 = self._check_x(x)
+        x0 = self.examples(x).data
         with self.ema.swapped_in():
             return self.process.variational_bound(self.eps_fn(**conditions), x0, rng)

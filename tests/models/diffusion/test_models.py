@@ -57,7 +57,7 @@ def test_sample_keywords_choose_the_sampler():
     np.testing.assert_allclose(c, d, rtol=1e-4, atol=1e-3)  # respaced DDPM = DDIM η = 1
     with pytest.raises(ValueError, match="sampler must be one of"):
         model.sample(2, RNG(0), sampler="heun")
-    with pytest.raises(ValueError, match=r"expected \(N, \*\(1, 4, 4\)\)"):
+    with pytest.raises(ValueError, match=r"expected \(N, 1, 4, 4\)"):
         model.loss(np.zeros((2, 16), np.float32), RNG(0))
 
 
