@@ -343,15 +343,16 @@ def train(
     if resume and force:
         raise ValueError("train: resume and force contradict each other: --resume continues "
                          "the run in --out, --force replaces it")
+    if resume and out_dir is None:
+        raise ValueError("train: resume=True needs out_dir, the run directory to continue")
+    new_config = None
+    if not resume:  # bad settings are refused before the run directory is touched
+        check_overrides(spec, overrides)
+        new_config = _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
     if out_dir is None:
-        if resume:
-            raise ValueError("train: resume=True needs out_dir, the run directory to continue")
-        return _train(spec, data, epochs, batch_size, lr, seed, None, False, overrides,
+        return _train(spec, new_config, data, epochs, batch_size, lr, None, overrides,
                       progress)
     run_dir = _checked_run_dir(out_dir)
-    if not resume:  # refuse bad settings before the run directory is touched
-        check_overrides(spec, overrides)
-        _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
         remove_stale(run_dir)
@@ -364,7 +365,7 @@ def train(
         if resume and existing is None:
             raise CheckpointError(f"nothing to resume in {run_dir}: it holds no checkpoint; "
                                   "drop --resume to start a new run there")
-        return _train(spec, data, epochs, batch_size, lr, seed, run_dir, resume, overrides,
+        return _train(spec, new_config, data, epochs, batch_size, lr, run_dir, overrides,
                       progress)
 
 
@@ -372,24 +373,25 @@ def accepted_data(spec: ModelSpec) -> list[str]:
     """The data sets ``spec``'s model can train on: those whose examples it can be built
     for and lets through its input door (``Model.examples``), with every field it
     conditions on. MNIST is left out (it may not be downloaded)."""
-    accepted = []
-    for name in DATASETS:
-        if name.startswith("mnist"):
-            continue
-        if _refusal(spec, load_fields(name, "test")) is None:
-            accepted.append(name)
-    return accepted
+    tokens = _models_tokens(spec)
+    return [name for name in DATASETS if not name.startswith("mnist")
+            and _refusal(spec, load_fields(name, "test"), tokens) is None]
 
 
-def _refusal(spec: ModelSpec, fields: Batch) -> str | None:
-    """Why the model refuses a data set with these fields (None if it takes them)."""
+def _models_tokens(spec: ModelSpec) -> bool:
+    """Whether the model's own data set holds integer tokens or levels."""
+    return load_fields(spec.data, "test")["x"].dtype.kind in "iu"
+
+
+def _refusal(spec: ModelSpec, fields: Batch, tokens: bool) -> str | None:
+    """Why the model refuses a data set with these fields (None if it takes them);
+    ``tokens``: the model's own data set holds integer tokens (``_models_tokens``)."""
     model_class = spec.model_class()
     missing = [name for name in model_class.conditions if name not in fields]
     if missing:
         return f"it conditions on {', '.join(missing)}, which the data set does not have"
     x = fields["x"][:2]
-    default = load_fields(spec.data, "test")["x"]
-    if default.dtype.kind in "iu" and not np.array_equal(x, np.round(x)):
+    if tokens and not np.array_equal(x, np.round(x)):
         # binary digits are fine as 64 tokens; points on a ring are no tokens at all
         return "it models integer tokens or levels, and this data set holds fractions"
     hparams = dict(spec.hparams)
@@ -405,7 +407,7 @@ def _refusal(spec: ModelSpec, fields: Batch) -> str | None:
 
 def _check_data(spec: ModelSpec, data: str, fields: Batch) -> None:
     """Refuse a data set the model cannot take before training, naming the ones it can."""
-    reason = _refusal(spec, fields)
+    reason = _refusal(spec, fields, _models_tokens(spec))
     if reason is not None:
         raise ValueError(f"train: {spec.name} cannot train on {data!r} ({reason}); it takes "
                          f"{', '.join(accepted_data(spec))}")
@@ -433,18 +435,18 @@ def _checked_run_dir(out_dir: str | os.PathLike) -> Path:
 
 def _train(
     spec: ModelSpec,
+    config: dict[str, Any] | None,
     data: str | None,
     epochs: int | None,
     batch_size: int | None,
     lr: float | None,
-    seed: int,
     run_dir: Path | None,
-    resume: bool,
     overrides: dict[str, Any],
     progress: bool,
 ) -> RunResult:
+    """Train a new run from ``config``, or (config None) resume the run in ``run_dir``."""
     checkpoint = None
-    if resume:
+    if config is None:
         checkpoint = load_checkpoint(run_dir)
         config = checkpoint[1]
         _check_resume(config, spec, data=data, batch_size=batch_size, lr=lr,
@@ -452,9 +454,6 @@ def _train(
         if epochs is not None:
             _positive("epochs", epochs, int)
             config["epochs"] = epochs
-    else:
-        check_overrides(spec, overrides)
-        config = _new_config(spec, data, epochs, batch_size, lr, seed, overrides)
 
     train_fields = load_fields(config["data"], "train")
     test_fields = load_fields(config["data"], "test")
