@@ -373,6 +373,10 @@ class _RecurrentLayer(Module):
         projected = weight_ih @ columns
         if bias_x is not None:
             projected = projected + bias_x
+        if self.kind == "LSTM":  # the whole recurrence is one hand-written primitive
+            outputs, *final = ag.lstm_sequence(projected.reshape(-1, length, batch),
+                                               *state, weight_hh, reverse=bool(suffix))
+            return outputs, tuple(final)
         x_gates = ag.unstack(projected.reshape(-1, length, batch), axis=1)
         steps = range(length - 1, -1, -1) if suffix else range(length)
         outputs: list[Tensor] = [None] * length  # type: ignore[list-item]

@@ -122,3 +122,41 @@ def test_pad_places_the_input_inside_a_constant_border(data, shape, value, seed)
     border = np.ones(ours.shape, bool)
     border[inner] = False
     assert np.all(ours[border] == value)
+
+
+@given(length=st.integers(1, 6), hidden=st.integers(1, 4), batch=st.integers(1, 3),
+       reverse=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_lstm_sequence_equals_its_steps_and_their_gradients(length, hidden, batch, reverse,
+                                                            seed):
+    """The one-primitive recurrence against T recorded steps h, c = lstm_cell(x_t + W h, c):
+    the same outputs, final state and gradients (∂L/∂W_hh summed in another order)."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(shape) for shape in
+              [(4 * hidden, length, batch), (hidden, batch), (hidden, batch),
+               (4 * hidden, hidden)]]
+    weights = rng.standard_normal((length, hidden, batch))  # L = Σ weights · outputs + …
+
+    def gradients(run):
+        leaves = [ag.Tensor(a, requires_grad=True) for a in arrays]
+        outputs, h, c = run(*leaves)
+        loss = (outputs * weights).sum() + (h * h).sum() + (c * 3.0).sum()
+        loss.backward()
+        return [outputs.data, h.data, c.data] + [leaf.grad for leaf in leaves]
+
+    def by_steps(x_gates, h, c, weight_hh):
+        steps = ag.unstack(x_gates, axis=1)
+        outputs = [None] * length
+        for t in (reversed(range(length)) if reverse else range(length)):
+            h, c = ag.lstm_cell(steps[t] + weight_hh @ h, c, axis=0)
+            outputs[t] = h
+        return ag.stack(outputs), h, c
+
+    fused = gradients(lambda *t: ag.lstm_sequence(*t, reverse=reverse))
+    for ours, reference in zip(fused, gradients(by_steps)):
+        np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_sequence_names_the_shapes_it_expected():
+    with pytest.raises(ValueError, match=r"lstm_sequence: expected x_gates \(4H, T, N\)"):
+        ag.lstm_sequence(np.zeros((8, 3, 2)), np.zeros((2, 2)), np.zeros((2, 2)),
+                         np.zeros((8, 3)))

@@ -348,3 +348,21 @@ def test_gru_cell_gradient_matches_finite_differences(data, seed):
     rng, axis, gate_shape, shape = cell_case(data, 3, seed)
     check(lambda x_gates, h_gates, h: ag.gru_cell(x_gates, h_gates, h, axis),
           normal(rng, gate_shape), normal(rng, gate_shape), normal(rng, shape))
+
+
+@pytest.mark.parametrize("used", ["all", "outputs", "last"])
+@given(length=st.integers(1, 3), hidden=st.integers(1, 2), batch=st.integers(1, 2),
+       reverse=st.booleans(), seed=seeds)
+def test_lstm_sequence_gradient_matches_finite_differences(used, length, hidden, batch,
+                                                           reverse, seed):
+    """All four inputs, to second order; unused results arrive as None (zeros)."""
+    rng = np.random.default_rng(seed)
+    pick = {"all": lambda out, h, c: ag.concat([out.reshape(-1), h.reshape(-1) * 2.0,
+                                                c.reshape(-1)]),
+            "outputs": lambda out, h, c: out, "last": lambda out, h, c: c}
+
+    def run(x_gates, h0, c0, weight_hh):
+        return pick[used](*ag.lstm_sequence(x_gates, h0, c0, weight_hh, reverse=reverse))
+
+    check(run, normal(rng, (4 * hidden, length, batch)), normal(rng, (hidden, batch)),
+          normal(rng, (hidden, batch)), normal(rng, (4 * hidden, hidden)))
