@@ -10,15 +10,20 @@ conv2d's input gradient is conv_transpose2d with the same weight, and conv_trans
 input gradient is conv2d: they are adjoint linear maps, ⟨conv2d(x, w), y⟩ =
 ⟨x, conv_transpose2d(y, w)⟩. Both weight gradients are conv2d_weight.
 
-Layout, chosen by measurement (64×16×28×28, 16→32, 3×3, ms per call at 1 | 2 BLAS
-threads, taken on a loaded 2-core machine): the columns are one (C·kh·kw, N·Ho·Wo)
-matrix, so conv2d, its weight gradient and conv_transpose2d are each one large GEMM.
-Per-image columns (N, C·kh·kw, Ho·Wo) give NCHW with no transpose but need a batched
-matmul of N small GEMMs: it ties at 1 thread and falls far behind at 2, where every small
-GEMM wakes and syncs the BLAS threads (forward 22 | 1400 against 23 | 48; weight
-gradient 23 | 177 against 23 | 25). np.tensordot, the other way to one GEMM, first copies
-the columns transposed (36 ms at 1 thread). The price of the large GEMM is one
-transposing copy of the smaller operand: the output, or the output gradient.
+Layout, chosen by measurement: the columns are one (C·kh·kw, ·) matrix, so conv2d, its
+weight gradient and conv_transpose2d are each one large GEMM. Per-image columns (N,
+C·kh·kw, Ho·Wo) need N small GEMMs, which tie at 1 thread and fall far behind at 2, where
+every small GEMM wakes and syncs the BLAS threads (64×16×28×28, 16→32, 3×3: forward 22 |
+1400 ms against 23 | 48 at 1 | 2 threads). np.tensordot, the other way to one GEMM, first
+copies the columns transposed (36 ms at 1 thread).
+
+The columns run over (Ho, Wo, N), batch last: im2col copies each tap as a slab whose
+contiguous rows are Wo·N long, and col2im adds them back the same way. With the batch
+before the rows, those rows were Wo long, 8 pixels on the 8×8 digits, and NumPy's cost
+per row dominated (PixelCNN's 5×5, 64×16×8×8: im2col 1.15 ms against 0.26, conv_transpose2d
+4.2 against 1.6). The price is one transposing copy of each operand into and out of the
+(C, H, W, N) order. A pointwise conv (1×1, stride 1, no padding) has no taps to copy, so it
+keeps the batch first, (C, N, H, W), whose transposing copy is 15× cheaper.
 """
 
 from __future__ import annotations
@@ -45,6 +50,25 @@ def _conv_output_size(size: int, kernel: int, stride: int, padding: int, dilatio
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _pointwise(kernel: tuple[int, int], stride: tuple[int, int],
+               padding: tuple[int, int]) -> bool:
+    """A 1×1 conv with stride 1 and no padding: one GEMM over the pixels, no taps."""
+    return kernel == (1, 1) and stride == (1, 1) and padding == (0, 0)
+
+
+def _rows(a: np.ndarray, pointwise: bool) -> np.ndarray:
+    """(N, C, H, W) -> (C, ·): columns (N, H, W) when pointwise, else (H, W, N)."""
+    order = (1, 0, 2, 3) if pointwise else (1, 2, 3, 0)
+    return a.transpose(order).reshape(a.shape[1], -1)
+
+
+def _unrows(rows: np.ndarray, n: int, h: int, w: int, pointwise: bool) -> np.ndarray:
+    """(O, ·) in :func:`_rows`' column order -> a contiguous (N, O, H, W)."""
+    if pointwise:
+        return np.ascontiguousarray(rows.reshape(-1, n, h, w).transpose(1, 0, 2, 3))
+    return np.ascontiguousarray(rows.reshape(-1, h, w, n).transpose(3, 0, 1, 2))
+
+
 def _columns(
     x: np.ndarray,
     kernel: tuple[int, int],
@@ -52,24 +76,25 @@ def _columns(
     padding: tuple[int, int],
     dilation: tuple[int, int],
 ) -> np.ndarray:
-    """im2col: (N, C, H, W) -> (C·kh·kw, N·Ho·Wo), row (c, i, j), column (n, p, q).
+    """im2col: (N, C, H, W) -> (C·kh·kw, Ho·Wo·N), row (c, i, j), column (p, q, n).
 
-    One strided copy per tap (i, j): 40% faster than copying the 6-D sliding-window view
-    (3×3 on 64×16×28×28: 5.2 against 8.9 ms), whose innermost axes are the short taps.
+    One strided copy per tap (i, j), each a slab with contiguous rows of Wo·N values (see
+    the top). The input is moved to (C, H, W, N) and zero-padded in one copy.
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    if _pointwise(kernel, stride, padding):
+        return _rows(x, pointwise=True)
     out_h = _conv_output_size(h, kh, sh, ph, dh)
     out_w = _conv_output_size(w, kw, sw, pw, dw)
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    channels_first = x.transpose(1, 0, 2, 3)  # (C, N, H, W): tap slabs land in row order
-    columns = np.empty((c, kh, kw, n, out_h, out_w), dtype=x.dtype)
+    batch_last = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    batch_last[:, ph:ph + h, pw:pw + w] = x.transpose(1, 2, 3, 0)
+    columns = np.empty((c, kh, kw, out_h, out_w, n), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            columns[:, i, j] = channels_first[:, :, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
-                                              j * dw:j * dw + sw * (out_w - 1) + 1:sw]
-    return columns.reshape(c * kh * kw, n * out_h * out_w)
+            columns[:, i, j] = batch_last[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
+                                          j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+    return columns.reshape(c * kh * kw, out_h * out_w * n)
 
 
 def _record_with_bias(out: np.ndarray, x: Tensor, weight: Tensor, bias: Any,
@@ -125,11 +150,9 @@ def conv2d(
             f"(padding {padding}, dilation {dilation})"
         )
     columns = _columns(x.data, kernel, stride, padding, dilation)
-    out_channels = weight.shape[0]
-    # (O, C·kh·kw) @ (C·kh·kw, N·Ho·Wo) -> (O, N, Ho, Wo), then to NCHW
-    out = (weight.data.reshape(out_channels, -1) @ columns).reshape(out_channels, n, out_h,
-                                                                     out_w)
-    out = np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+    # (O, C·kh·kw) @ (C·kh·kw, Ho·Wo·N) -> (O, Ho, Wo, N), then to NCHW
+    out = _unrows(weight.data.reshape(weight.shape[0], -1) @ columns, n, out_h, out_w,
+                  _pointwise(kernel, stride, padding))
 
     def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
@@ -163,10 +186,9 @@ def conv2d_weight(
     padding, dilation = int_pair(padding, "padding"), int_pair(dilation, "dilation")
     if columns is None:
         columns = _columns(x.data, kernel, stride, padding, dilation)
-    out_channels = grad_output.shape[1]
-    gy = grad_output.data.transpose(1, 0, 2, 3).reshape(out_channels, -1)  # (O, N·Ho·Wo)
-    # Σ_(n, l) gy[o, (n, l)] · columns[k, (n, l)]: one GEMM against the transposed view
-    out = (gy @ columns.T).reshape(out_channels, x.shape[1], *kernel)
+    gy = _rows(grad_output.data, _pointwise(kernel, stride, padding))  # columns' order
+    # Σ_l gy[o, l] · columns[k, l] over the pixels l: one GEMM against the transposed view
+    out = (gy @ columns.T).reshape(grad_output.shape[1], x.shape[1], *kernel)
     out = out.astype(x.dtype, copy=False)
 
     def vjp(g: Tensor, out: Tensor) -> tuple:
@@ -230,24 +252,28 @@ def conv_transpose2d(
     )
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f"conv_transpose2d: output size ({out_h}, {out_w}) is not positive")
-    # columns[(o, i, j), (n, l)] = Σ_c w[c, o, i, j] · x[n, c, l]: one GEMM (see the top)
-    x_rows = x.data.transpose(1, 0, 2, 3).reshape(in_channels, n * h * w)
-    columns = weight.data.reshape(in_channels, -1).T @ x_rows
-    columns = columns.reshape(out_channels, kernel[0], kernel[1], n, h, w)
-    # col2im: tap (i, j) of input pixel (p, q) lands at (p·s + i·d, q·s + j·d) of the
-    # padded output; the padding is cropped away afterwards.
-    full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1, padding[0] + out_h)
-    full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1, padding[1] + out_w)
-    full = np.zeros((out_channels, n, full_h, full_w), dtype=columns.dtype)  # (O, N, ·, ·)
-    for i in range(kernel[0]):
-        top = i * dilation[0]
-        rows = slice(top, top + stride[0] * (h - 1) + 1, stride[0])
-        for j in range(kernel[1]):
-            left = j * dilation[1]
-            cols = slice(left, left + stride[1] * (w - 1) + 1, stride[1])
-            full[:, :, rows, cols] += columns[:, i, j]
-    out = full[:, :, padding[0]:padding[0] + out_h, padding[1]:padding[1] + out_w]
-    out = np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+    # columns[(o, i, j), l] = Σ_c w[c, o, i, j] · x[c, l] over the pixels l: one GEMM
+    pointwise = _pointwise(kernel, stride, padding)
+    columns = weight.data.reshape(in_channels, -1).T @ _rows(x.data, pointwise)
+    if pointwise:  # output_padding < max(stride, dilation) = 1: the sizes agree, no taps
+        out = _unrows(columns, n, h, w, pointwise)
+    else:
+        columns = columns.reshape(out_channels, kernel[0], kernel[1], h, w, n)
+        # col2im: tap (i, j) of input pixel (p, q) lands at (p·s + i·d, q·s + j·d) of the
+        # padded output, batch last (rows of w·n values); the padding is cropped after.
+        full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1,
+                     padding[0] + out_h)
+        full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1,
+                     padding[1] + out_w)
+        full = np.zeros((out_channels, full_h, full_w, n), dtype=columns.dtype)
+        for i in range(kernel[0]):
+            top = i * dilation[0]
+            rows = slice(top, top + stride[0] * (h - 1) + 1, stride[0])
+            for j in range(kernel[1]):
+                left = j * dilation[1]
+                full[:, rows, left:left + stride[1] * (w - 1) + 1:stride[1]] += columns[:, i, j]
+        out = np.ascontiguousarray(full[:, padding[0]:padding[0] + out_h,
+                                        padding[1]:padding[1] + out_w].transpose(3, 0, 1, 2))
 
     # output_padding ≥ stride (allowed when dilation > stride) gives g room for
     # output_padding // stride more input rows/cols than x has; no pixel of x reaches them.

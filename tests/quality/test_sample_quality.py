@@ -20,9 +20,12 @@ def test_the_training_digits_behind_the_floor_score_exactly_the_floor(data_name)
     for key in DIRECTION:
         if key in quality and key != "nn_distance_to_train":
             # equal up to float32 rounding (the judge sees the digits in other batches),
-            # which can move a sample across a k-NN ball's edge: one count in 400
+            # which can move a point across a k-NN ball's edge: one count, in 400
+            # samples or in the 300 test digits coverage counts over (plus the float
+            # error of the two shares' difference)
+            one_count = 1 / len(get_dataset(data_name, "test")[0]) + 1e-12
             assert quality[key] == pytest.approx(quality[key + FLOOR_SUFFIX], rel=1e-6,
-                                                 abs=1 / 400), key
+                                                 abs=one_count), key
     # copies of training digits are their own nearest neighbours: memorisation shows
     assert quality["nn_distance_to_train"] < 1e-3 * quality["nn_distance_to_train_floor"]
 
