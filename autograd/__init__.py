@@ -79,8 +79,8 @@ __all__ = [
     "broadcast_to", "clip", "concat", "conv2d", "conv2d_weight", "conv_transpose2d", "div",
     "enable_grad", "exp", "expand", "getitem", "grad", "gradcheck", "gru_cell",
     "is_grad_enabled", "leaky_relu", "log", "log1p", "log_softmax", "logsumexp", "lstm_cell",
-    "lstm_sequence", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mul", "neg",
-    "no_grad", "pad", "permute", "power", "record", "record_many", "relu", "reshape",
+    "lstm_sequence", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum",
+    "mul", "neg", "no_grad", "pad", "permute", "power", "record", "record_many", "relu", "reshape",
     "sigmoid", "softmax", "softplus", "split", "sqrt", "stack", "sub", "sum", "tanh",
     "transpose", "unstack", "upsample_nearest", "var", "where",
 ]

@@ -17,13 +17,14 @@ every small GEMM wakes and syncs the BLAS threads (64×16×28×28, 16→32, 3×3
 1400 ms against 23 | 48 at 1 | 2 threads). np.tensordot, the other way to one GEMM, first
 copies the columns transposed (36 ms at 1 thread).
 
-The columns run over (Ho, Wo, N), batch last: im2col copies each tap as a slab whose
-contiguous rows are Wo·N long, and col2im adds them back the same way. With the batch
-before the rows, those rows were Wo long, 8 pixels on the 8×8 digits, and NumPy's cost
-per row dominated (PixelCNN's 5×5, 64×16×8×8: im2col 1.15 ms against 0.26, conv_transpose2d
-4.2 against 1.6). The price is one transposing copy of each operand into and out of the
-(C, H, W, N) order. A pointwise conv (1×1, stride 1, no padding) has no taps to copy, so it
-keeps the batch first, (C, N, H, W), whose transposing copy is 15× cheaper.
+Narrow images put the batch last: the columns run over (Ho, Wo, N), so im2col copies each
+tap as a slab whose contiguous rows are Wo·N long, and col2im adds them back the same way.
+With the batch first, (N, Ho, Wo), those rows are Wo long, 8 pixels on the 8×8 digits,
+and NumPy's cost per row dominates (PixelCNN's 5×5 on 64×16×8×8: im2col 1.15 against
+0.26 ms, conv_transpose2d 4.2 against 1.6). Its price is one transposing copy of each
+operand into and out of the (C, H, W, N) order, which outweighs the gain once rows are
+long: ``NARROW`` is where they tie. A pointwise conv (1×1, stride 1, no padding) has no
+taps to copy, so it keeps the batch first, whose transposing copy is 15× cheaper.
 """
 
 from __future__ import annotations
@@ -50,23 +51,44 @@ def _conv_output_size(size: int, kernel: int, stride: int, padding: int, dilatio
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+NARROW = 16  # output widths up to this put the batch last (see the top)
+
+
 def _pointwise(kernel: tuple[int, int], stride: tuple[int, int],
                padding: tuple[int, int]) -> bool:
     """A 1×1 conv with stride 1 and no padding: one GEMM over the pixels, no taps."""
     return kernel == (1, 1) and stride == (1, 1) and padding == (0, 0)
 
 
-def _rows(a: np.ndarray, pointwise: bool) -> np.ndarray:
-    """(N, C, H, W) -> (C, ·): columns (N, H, W) when pointwise, else (H, W, N)."""
-    order = (1, 0, 2, 3) if pointwise else (1, 2, 3, 0)
+def _batch_last(kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                out_width: int) -> bool:
+    """Whether a conv with this output width orders its columns (Ho, Wo, N)."""
+    return out_width <= NARROW and not _pointwise(kernel, stride, padding)
+
+
+def _rows(a: np.ndarray, batch_last: bool) -> np.ndarray:
+    """(N, C, H, W) -> (C, ·), the columns in (H, W, N) or (N, H, W) order."""
+    order = (1, 2, 3, 0) if batch_last else (1, 0, 2, 3)
     return a.transpose(order).reshape(a.shape[1], -1)
 
 
-def _unrows(rows: np.ndarray, n: int, h: int, w: int, pointwise: bool) -> np.ndarray:
+def _unrows(rows: np.ndarray, n: int, h: int, w: int, batch_last: bool) -> np.ndarray:
     """(O, ·) in :func:`_rows`' column order -> a contiguous (N, O, H, W)."""
-    if pointwise:
-        return np.ascontiguousarray(rows.reshape(-1, n, h, w).transpose(1, 0, 2, 3))
-    return np.ascontiguousarray(rows.reshape(-1, h, w, n).transpose(3, 0, 1, 2))
+    if batch_last:
+        return np.ascontiguousarray(rows.reshape(-1, h, w, n).transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(rows.reshape(-1, n, h, w).transpose(1, 0, 2, 3))
+
+
+def _buffer(channels: int, taps: tuple[int, ...], h: int, w: int, n: int, batch_last: bool,
+            dtype: Any, fill: Callable = np.empty) -> tuple[np.ndarray, np.ndarray]:
+    """A (channels, *taps, ·) array laid out batch last or first, and a view of it indexed
+    (channels, *taps, H, W, N) either way, so the tap loops below are written once."""
+    if batch_last:
+        array = fill((channels, *taps, h, w, n), dtype=dtype)
+        return array, array
+    array = fill((channels, *taps, n, h, w), dtype=dtype)
+    axes = tuple(range(1 + len(taps)))
+    return array, array.transpose(*axes, len(axes) + 1, len(axes) + 2, len(axes))
 
 
 def _columns(
@@ -76,25 +98,29 @@ def _columns(
     padding: tuple[int, int],
     dilation: tuple[int, int],
 ) -> np.ndarray:
-    """im2col: (N, C, H, W) -> (C·kh·kw, Ho·Wo·N), row (c, i, j), column (p, q, n).
+    """im2col: (N, C, H, W) -> (C·kh·kw, ·), row (c, i, j), columns the output pixels in
+    :func:`_rows`' order (batch last when the output is narrow).
 
-    One strided copy per tap (i, j), each a slab with contiguous rows of Wo·N values (see
-    the top). The input is moved to (C, H, W, N) and zero-padded in one copy.
+    One strided copy per tap (i, j), each a slab of whole rows.
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    if _pointwise(kernel, stride, padding):
-        return _rows(x, pointwise=True)
     out_h = _conv_output_size(h, kh, sh, ph, dh)
     out_w = _conv_output_size(w, kw, sw, pw, dw)
-    batch_last = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-    batch_last[:, ph:ph + h, pw:pw + w] = x.transpose(1, 2, 3, 0)
-    columns = np.empty((c, kh, kw, out_h, out_w, n), dtype=x.dtype)
+    batch_last = _batch_last(kernel, stride, padding, out_w)
+    if _pointwise(kernel, stride, padding):
+        return _rows(x, batch_last)
+    source = x.transpose(1, 2, 3, 0)  # (C, H, W, N), a view
+    if ph or pw:
+        _, padded = _buffer(c, (), h + 2 * ph, w + 2 * pw, n, batch_last, x.dtype, np.zeros)
+        padded[:, ph:ph + h, pw:pw + w] = source
+        source = padded
+    columns, view = _buffer(c, (kh, kw), out_h, out_w, n, batch_last, x.dtype)
     for i in range(kh):
         for j in range(kw):
-            columns[:, i, j] = batch_last[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
-                                          j * dw:j * dw + sw * (out_w - 1) + 1:sw]
-    return columns.reshape(c * kh * kw, out_h * out_w * n)
+            view[:, i, j] = source[:, i * dh:i * dh + sh * (out_h - 1) + 1:sh,
+                                   j * dw:j * dw + sw * (out_w - 1) + 1:sw]
+    return columns.reshape(c * kh * kw, -1)
 
 
 def _record_with_bias(out: np.ndarray, x: Tensor, weight: Tensor, bias: Any,
@@ -150,9 +176,9 @@ def conv2d(
             f"(padding {padding}, dilation {dilation})"
         )
     columns = _columns(x.data, kernel, stride, padding, dilation)
-    # (O, C·kh·kw) @ (C·kh·kw, Ho·Wo·N) -> (O, Ho, Wo, N), then to NCHW
+    # (O, C·kh·kw) @ (C·kh·kw, pixels) -> (O, pixels), then to NCHW
     out = _unrows(weight.data.reshape(weight.shape[0], -1) @ columns, n, out_h, out_w,
-                  _pointwise(kernel, stride, padding))
+                  _batch_last(kernel, stride, padding, out_w))
 
     def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
@@ -186,7 +212,8 @@ def conv2d_weight(
     padding, dilation = int_pair(padding, "padding"), int_pair(dilation, "dilation")
     if columns is None:
         columns = _columns(x.data, kernel, stride, padding, dilation)
-    gy = _rows(grad_output.data, _pointwise(kernel, stride, padding))  # columns' order
+    gy = _rows(grad_output.data, _batch_last(kernel, stride, padding,
+                                             grad_output.shape[3]))  # columns' order
     # Σ_l gy[o, l] · columns[k, l] over the pixels l: one GEMM against the transposed view
     out = (gy @ columns.T).reshape(grad_output.shape[1], x.shape[1], *kernel)
     out = out.astype(x.dtype, copy=False)
@@ -253,25 +280,28 @@ def conv_transpose2d(
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f"conv_transpose2d: output size ({out_h}, {out_w}) is not positive")
     # columns[(o, i, j), l] = Σ_c w[c, o, i, j] · x[c, l] over the pixels l: one GEMM
-    pointwise = _pointwise(kernel, stride, padding)
-    columns = weight.data.reshape(in_channels, -1).T @ _rows(x.data, pointwise)
-    if pointwise:  # output_padding < max(stride, dilation) = 1: the sizes agree, no taps
-        out = _unrows(columns, n, h, w, pointwise)
+    batch_last = _batch_last(kernel, stride, padding, w)  # w is the adjoint conv's Wo
+    columns = weight.data.reshape(in_channels, -1).T @ _rows(x.data, batch_last)
+    if _pointwise(kernel, stride, padding) and output_padding == (0, 0):  # no taps
+        out = _unrows(columns, n, h, w, batch_last)
     else:
-        columns = columns.reshape(out_channels, kernel[0], kernel[1], h, w, n)
+        # the GEMM's columns as (O, kh, kw, H, W, N), a view whichever the layout
+        taps = columns.reshape(out_channels, *kernel, *((h, w, n) if batch_last else (n, h, w)))
+        taps = taps if batch_last else taps.transpose(0, 1, 2, 4, 5, 3)
         # col2im: tap (i, j) of input pixel (p, q) lands at (p·s + i·d, q·s + j·d) of the
-        # padded output, batch last (rows of w·n values); the padding is cropped after.
+        # padded output; the padding is cropped after.
         full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1,
                      padding[0] + out_h)
         full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1,
                      padding[1] + out_w)
-        full = np.zeros((out_channels, full_h, full_w, n), dtype=columns.dtype)
+        _, full = _buffer(out_channels, (), full_h, full_w, n, batch_last, columns.dtype,
+                          np.zeros)
         for i in range(kernel[0]):
             top = i * dilation[0]
             rows = slice(top, top + stride[0] * (h - 1) + 1, stride[0])
             for j in range(kernel[1]):
                 left = j * dilation[1]
-                full[:, rows, left:left + stride[1] * (w - 1) + 1:stride[1]] += columns[:, i, j]
+                full[:, rows, left:left + stride[1] * (w - 1) + 1:stride[1]] += taps[:, i, j]
         out = np.ascontiguousarray(full[:, padding[0]:padding[0] + out_h,
                                         padding[1]:padding[1] + out_w].transpose(3, 0, 1, 2))
 

@@ -6,13 +6,30 @@ pixel at a time), sharing nothing with the im2col/col2im code under test.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
+from autograd import conv
 from tests.autograd.values import conv_settings, normal, pool_settings, seeds
+
+# The columns put the batch last for narrow outputs and first for wide ones (conv.NARROW);
+# the reference tests run every drawn case both ways.
+LAYOUTS = pytest.mark.parametrize("narrow", [0, 10**6], ids=["batch-first", "batch-last"])
+
+
+@contextlib.contextmanager
+def layout(narrow):
+    previous, conv.NARROW = conv.NARROW, narrow
+    try:
+        yield
+    finally:
+        conv.NARROW = previous
 
 
 def conv2d_loops(x, w, bias, stride, padding, dilation):
@@ -74,53 +91,65 @@ def pool_loops(x, kernel, stride, padding, reducer, fill):
     return out
 
 
+@LAYOUTS
 @given(s=conv_settings(), seed=seeds)
-def test_conv2d_equals_nested_loop_reference(s, seed):
+def test_conv2d_equals_nested_loop_reference(s, seed, narrow):
     rng = np.random.default_rng(seed)
     x = normal(rng, (s["batch"], s["in_channels"]) + s["size"])
     w = normal(rng, (s["out_channels"], s["in_channels"]) + s["kernel"])
     bias = normal(rng, (s["out_channels"],)) if s["bias"] else None
-    ours = ag.conv2d(x, w, bias, stride=s["stride"], padding=s["padding"],
-                     dilation=s["dilation"])
+    with layout(narrow):
+        ours = ag.conv2d(x, w, bias, stride=s["stride"], padding=s["padding"],
+                         dilation=s["dilation"])
     expected = conv2d_loops(x, w, bias, s["stride"], s["padding"], s["dilation"])
     np.testing.assert_allclose(ours.data, expected, rtol=1e-10, atol=1e-12)
 
 
+@LAYOUTS
 @given(s=conv_settings(transposed=True), seed=seeds)
-def test_conv_transpose2d_equals_scatter_loop_reference(s, seed):
+# a 1×1 kernel whose dilation allows output_padding: the output outgrows the input
+@example(s={"batch": 1, "in_channels": 1, "out_channels": 1, "kernel": (1, 1),
+            "stride": (1, 1), "padding": (0, 0), "dilation": (2, 1), "bias": False,
+            "output_padding": (1, 0), "size": (1, 1)}, seed=0)
+def test_conv_transpose2d_equals_scatter_loop_reference(s, seed, narrow):
     rng = np.random.default_rng(seed)
     x = normal(rng, (s["batch"], s["in_channels"]) + s["size"])
     w = normal(rng, (s["in_channels"], s["out_channels"]) + s["kernel"])
     bias = normal(rng, (s["out_channels"],)) if s["bias"] else None
-    ours = ag.conv_transpose2d(x, w, bias, stride=s["stride"], padding=s["padding"],
-                               output_padding=s["output_padding"], dilation=s["dilation"])
+    with layout(narrow):
+        ours = ag.conv_transpose2d(x, w, bias, stride=s["stride"], padding=s["padding"],
+                                   output_padding=s["output_padding"], dilation=s["dilation"])
     expected = conv_transpose2d_loops(x, w, bias, s["stride"], s["padding"],
                                       s["output_padding"], s["dilation"])
     np.testing.assert_allclose(ours.data, expected, rtol=1e-10, atol=1e-12)
 
 
+@LAYOUTS
 @given(s=conv_settings(), seed=seeds)
-def test_conv2d_and_conv_transpose2d_are_adjoint(s, seed):
+def test_conv2d_and_conv_transpose2d_are_adjoint(s, seed, narrow):
     """⟨conv2d(x, w), y⟩ = ⟨x, conv_transpose2d(y, w)⟩ for every stride, padding, dilation."""
     rng = np.random.default_rng(seed)
     x = normal(rng, (s["batch"], s["in_channels"]) + s["size"])
     w = normal(rng, (s["out_channels"], s["in_channels"]) + s["kernel"])
     hyper = {"stride": s["stride"], "padding": s["padding"], "dilation": s["dilation"]}
-    forward = ag.conv2d(x, w, **hyper).data
+    with layout(narrow):
+        forward = ag.conv2d(x, w, **hyper).data
     y = normal(rng, forward.shape)
     # The transposed conv of y must land back on x's size: the rows that a strided conv2d
     # skipped at the end are recovered by output_padding.
     natural = [(o - 1) * st_ - 2 * p + d * (k - 1) + 1 for o, st_, p, d, k in
                zip(forward.shape[2:], s["stride"], s["padding"], s["dilation"], s["kernel"])]
     output_padding = tuple(size - nat for size, nat in zip(s["size"], natural))
-    back = ag.conv_transpose2d(y, w, output_padding=output_padding, **hyper).data
+    with layout(narrow):
+        back = ag.conv_transpose2d(y, w, output_padding=output_padding, **hyper).data
     assert back.shape == x.shape
     left, right = np.vdot(forward, y), np.vdot(x, back)
     np.testing.assert_allclose(left, right, rtol=1e-10, atol=1e-10)
 
 
+@LAYOUTS
 @given(s=conv_settings(), seed=seeds)
-def test_conv2d_weight_is_the_weight_gradient_of_conv2d(s, seed):
+def test_conv2d_weight_is_the_weight_gradient_of_conv2d(s, seed, narrow):
     """conv2d_weight(x, gy) = ∂⟨conv2d(x, w), gy⟩/∂w, checked against the loop reference:
     the entry (o, c, p, q) is the loop conv2d output for a one-hot weight."""
     rng = np.random.default_rng(seed)
@@ -134,8 +163,9 @@ def test_conv2d_weight_is_the_weight_gradient_of_conv2d(s, seed):
         one_hot = np.zeros(weight_shape)
         one_hot[k] = 1.0
         expected[k] = np.vdot(conv2d_loops(x, one_hot, None, *hyper), gy)
-    ours = ag.conv2d_weight(x, gy, s["kernel"], stride=s["stride"], padding=s["padding"],
-                            dilation=s["dilation"])
+    with layout(narrow):
+        ours = ag.conv2d_weight(x, gy, s["kernel"], stride=s["stride"], padding=s["padding"],
+                                dilation=s["dilation"])
     np.testing.assert_allclose(ours.data, expected, rtol=1e-10, atol=1e-12)
 
 
