@@ -337,8 +337,8 @@ def main() -> None:
                                     args.phase_seconds, folder) for threads in counts}
     note = "; fewer than 5 rounds: for checking the script only" if args.rounds < 5 else ""
     print(f"one training step (loss, backward, Adam), registry batch sizes and lr, old = "
-          f"{commit} ({args.ref}), new = {describe_current()}; losses equal to "
-          f"{TOLERANCE:g} first; {args.rounds} alternating rounds{note}\n")
+          f"{commit} ({args.ref}), new = {describe_current()}; {', '.join(CHECKED)} equal "
+          f"to {TOLERANCE:g} relative first; {args.rounds} alternating rounds{note}\n")
     print(table(results, models))
 
 
