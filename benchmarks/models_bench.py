@@ -9,8 +9,12 @@ Each minigen model faces a torch twin (``torch_twins.py``) computing the same eq
 from a copy of its weights; before anything is timed the two losses must agree (relative
 1e-4), so a twin that drifts from its model stops the benchmark instead of timing other
 work. Cases: PixelCNN, Gated PixelCNN, Row LSTM and Diagonal BiLSTM on binary 8×8
-images, the VQ-VAE on [0, 1] images, the VAE (registry MLP, Bernoulli decoder) and the
-LSTM layer (seq 64, batch 32, 128→128, loss = sum of outputs, against torch.nn.LSTM).
+images, the VQ-VAE on [0, 1] images, the VAE (registry MLP, Bernoulli decoder), the
+LSTM layer (seq 64, batch 32, 128→128, loss = sum of outputs, against torch.nn.LSTM), the
+DCGAN on [−1, 1] images (one discriminator step and one generator step as its
+``train_step``, BatchNorm in training mode, the same pre-drawn z on both sides; both
+players' losses checked, and the benchmark's step checked against ``train_step`` itself)
+and the DDPM U-Net (the ε-MSE on fixed pre-drawn t and ε, Adam, then the weights' EMA).
 
 Timing is benchmarks/harness.py's: by default the script runs at 1 thread and at the
 machine default, each in a fresh process, and prints one table with both; ours and torch
@@ -92,9 +96,9 @@ def image_case(name: str, twin_loss: Callable, rng: np.random.Generator,
 
 
 def initialise_codebook(model, x: np.ndarray) -> None:
-    """The VQ-VAE sets its codebook from encoder outputs on its first training loss."""
-    with ag.no_grad():
-        model.loss(x, np.random.default_rng(0))
+    """The VQ-VAE starts its codebook on the first batch's encoder outputs, in the
+    ``before_step`` the trainer calls (its loss no longer does it)."""
+    model.before_step(x, np.random.default_rng(0))
 
 
 def vae_case(rng: np.random.Generator) -> tuple[Step, Step]:
@@ -152,6 +156,151 @@ def lstm_case(rng: np.random.Generator) -> tuple[Step, Step]:
     return ours, theirs
 
 
+# ----- DCGAN: one discriminator step and one generator step, as DCGAN.train_step ---------
+
+
+def player_optimizers(model, params: dict, spec) -> dict:
+    """One torch Adam per player over the twin's copies of that player's parameters, with
+    the registry's learning rate and betas (what build_optimizers gives the model)."""
+    names = {id(parameter): name for name, parameter in model.named_parameters()}
+    return {player: torch.optim.Adam(
+        [params[names[id(parameter)]] for parameter in parameters],
+        lr=spec.lr * spec.players[player].lr_scale, betas=spec.players[player].betas)
+        for player, parameters in model.players().items()}
+
+
+def dcgan_step(model, real: np.ndarray, z_discriminator: np.ndarray,
+               z_generator: np.ndarray) -> tuple[float, float]:
+    """GAN.train_step with its two noise draws handed in (the seam that lets the twin see
+    the same z): D steps on real against G(z_D), then G steps on d(G(z_G)), then D's mean
+    output on real and fake (train_step's figures, two more forward passes)."""
+    with ag.no_grad():
+        fake = model.generate(z_discriminator)  # G is fixed in D's step
+    d_loss = model.step_player("discriminator", lambda: model.discriminator_loss(
+        real, fake, np.random.default_rng(0)))  # the rng feeds WGAN-GP's penalty only
+    g_loss = model.step_player("generator",
+                               lambda: model.generator_loss(model.generate(z_generator)))
+    with ag.no_grad():
+        ag.sigmoid(model.discriminator_logits(real)).data.mean()
+        ag.sigmoid(model.discriminator_logits(fake)).data.mean()
+    return d_loss, g_loss
+
+
+def dcgan_twin_step(params: dict, optimizers: dict, real, z_discriminator,
+                    z_generator) -> tuple[float, float]:
+    """:func:`dcgan_step` in torch."""
+    with torch.no_grad():
+        fake = torch_twins.dcgan_generate(params, z_discriminator)
+    optimizers["discriminator"].zero_grad()
+    d_loss = torch_twins.dcgan_discriminator_loss(params, real, fake)
+    d_loss.backward()
+    optimizers["discriminator"].step()
+    optimizers["generator"].zero_grad()
+    g_loss = torch_twins.dcgan_generator_loss(
+        params, torch_twins.dcgan_generate(params, z_generator))
+    g_loss.backward()
+    optimizers["generator"].step()
+    with torch.no_grad():
+        torch.sigmoid(torch_twins.dcgan_critic(params, real)).mean()
+        torch.sigmoid(torch_twins.dcgan_critic(params, fake)).mean()
+    return d_loss.item(), g_loss.item()
+
+
+def build_dcgan():
+    spec = registry.get_spec("dcgan")
+    model = registry.build("dcgan", IMAGE_SHAPE, np.random.default_rng(0))
+    model.build_optimizers(spec.lr, spec.players)
+    return spec, model
+
+
+def check_dcgan_seam(real: np.ndarray) -> None:
+    """:func:`dcgan_step` must be DCGAN.train_step: same weights, same rng, same losses.
+    train_step draws z_D, then z_G, from its rng; a change there stops the benchmark."""
+    _, model = build_dcgan()
+    figures = model.train_step(real, np.random.default_rng(7))
+    _, copy = build_dcgan()
+    noise_rng = np.random.default_rng(7)
+    z_discriminator = copy.noise(len(real), noise_rng)
+    seam = dcgan_step(copy, real, z_discriminator, copy.noise(len(real), noise_rng))
+    if seam != (figures["discriminator"], figures["generator"]):
+        sys.exit(f"models_bench.py: dcgan: the benchmark's step gives losses {seam}, "
+                 f"DCGAN.train_step {figures['discriminator'], figures['generator']}; "
+                 f"dcgan_step no longer mirrors train_step")
+
+
+def dcgan_case(rng: np.random.Generator) -> tuple[Step, Step]:
+    spec, model = build_dcgan()
+    real = rng.uniform(-1, 1, (spec.batch_size, *IMAGE_SHAPE)).astype(np.float32)
+    check_dcgan_seam(real)
+    z_discriminator, z_generator = (model.noise(spec.batch_size, np.random.default_rng(seed))
+                                    for seed in (1, 2))
+    params, _ = twin_parameters(model)
+    optimizers = player_optimizers(model, params, spec)
+    real_torch, z_d_torch, z_g_torch = (torch.from_numpy(array) for array in
+                                        (real, z_discriminator, z_generator))
+    # the first step of each, from the same weights: both players' losses must agree (the
+    # generator's after the discriminator's Adam update, so that is checked too)
+    ours_losses = dcgan_step(model, real, z_discriminator, z_generator)
+    theirs_losses = dcgan_twin_step(params, optimizers, real_torch, z_d_torch, z_g_torch)
+    for player, ours_loss, theirs_loss in zip(("discriminator", "generator"), ours_losses,
+                                              theirs_losses):
+        check_losses(f"dcgan {player}", ours_loss, theirs_loss)
+
+    def ours() -> None:
+        dcgan_step(model, real, z_discriminator, z_generator)
+
+    def theirs() -> None:
+        dcgan_twin_step(params, optimizers, real_torch, z_d_torch, z_g_torch)
+
+    return ours, theirs
+
+
+# ----- DDPM: the ε-prediction loss of the U-Net, Adam, the EMA of the weights ------------
+
+
+def ddpm_case(rng: np.random.Generator) -> tuple[Step, Step]:
+    """Fixed t and ε for both sides (drawn once by the model's own noise_batch); the step is
+    DDPM.loss on them, backward, Adam, then after_step's weight average, as training runs."""
+    spec = registry.get_spec("ddpm")
+    model = registry.build("ddpm", IMAGE_SHAPE, np.random.default_rng(0))
+    conv_out = model.network.conv_out.weight
+    # the output conv starts at zero (ε̂ = 0), which would hide every other layer from the
+    # loss check: give it random weights so the check sees the whole U-Net
+    conv_out.data = rng.normal(0.0, 0.1, conv_out.shape).astype(conv_out.dtype)
+    x0 = rng.uniform(-1, 1, (spec.batch_size, *IMAGE_SHAPE)).astype(np.float32)
+    x_t, t, noise = model.noise_batch(x0, np.random.default_rng(1))
+    params, trainable = twin_parameters(model)
+    x_t_torch, t_torch, noise_torch = (torch.from_numpy(array) for array in (x_t, t, noise))
+
+    def loss() -> ag.Tensor:
+        error = model.network(x_t, t) - noise  # DDPM.loss after its noise_batch
+        return (error * error).mean()
+
+    check_losses("ddpm", loss().item(),
+                 torch_twins.ddpm_loss(params, x_t_torch, t_torch, noise_torch).item())
+    optimizer = Adam(model.parameters(), lr=spec.lr)
+    torch_optimizer = torch.optim.Adam(trainable, lr=spec.lr)
+    decay = model.ema.decay
+    tracked = [params[f"network.{name}"] for name, _ in model.network.named_parameters()]
+    averages = [params[f"ema.average{index}"] for index in range(len(tracked))]
+
+    def ours() -> None:
+        optimizer.zero_grad()
+        loss().backward()
+        optimizer.step()
+        model.after_step()
+
+    def theirs() -> None:
+        torch_optimizer.zero_grad()
+        torch_twins.ddpm_loss(params, x_t_torch, t_torch, noise_torch).backward()
+        torch_optimizer.step()
+        with torch.no_grad():
+            for average, parameter in zip(averages, tracked):
+                average.mul_(decay).add_(parameter, alpha=1 - decay)  # θ̄ ← dθ̄ + (1 − d)θ
+
+    return ours, theirs
+
+
 def check_losses(name: str, ours: float, theirs: float) -> None:
     if not abs(ours - theirs) <= 1e-4 * max(1.0, abs(theirs)):
         sys.exit(f"models_bench.py: {name}: our loss {ours:.7g} and the torch twin's "
@@ -173,6 +322,8 @@ CASES: dict[str, tuple[str, Callable[[np.random.Generator], tuple[Step, Step]]]]
     "vae": ("VAE (registry MLP)", vae_case),
     "lstm": (f"nn.LSTM seq {LSTM_SEQUENCE}, batch {LSTM_BATCH}, {LSTM_SIZE}→{LSTM_SIZE}",
              lstm_case),
+    "dcgan": ("DCGAN (D step + G step)", dcgan_case),
+    "ddpm": ("DDPM U-Net (ε-MSE, Adam, EMA)", ddpm_case),
 }
 
 

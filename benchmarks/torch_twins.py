@@ -1,11 +1,12 @@
-"""Torch twins of minigen's conv and recurrent models, for models_bench.py (never the package).
+"""Torch twins of minigen's conv, recurrent, GAN and diffusion models (never the package).
 
 Each twin is a loss function of ``(params, x)`` written with torch.nn.functional, where
 ``params`` maps the minigen model's ``state_dict`` names to torch tensors (weights copied,
-masks included as buffers). Reading a twin beside its minigen model shows the same
-equations; the benchmark checks that both give the same loss before timing anything.
-Built from the model files as they are now: a renamed parameter makes the twin raise a
-KeyError naming it.
+masks and BatchNorm running statistics included as buffers). The DCGAN has one loss per
+player and its generator apart, as the model does; the DDPM's loss takes the pre-drawn
+x_t, t and ε. Reading a twin beside its minigen model shows the same equations; the
+benchmark checks that both give the same loss before timing anything. Built from the
+model files as they are now: a renamed parameter makes the twin raise a KeyError naming it.
 """
 
 from __future__ import annotations
@@ -197,3 +198,127 @@ def vae_loss(p: Params, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     reconstruction = (flat * logits - F.softplus(logits)).sum(dim=-1)
     kl = 0.5 * (mean**2 + (2 * log_scale).exp() - 1 - 2 * log_scale).sum(dim=-1)
     return (kl - reconstruction).mean()
+
+
+# ----- DCGAN (transposed convs, BatchNorm in training mode, the non-saturating game) -----
+
+
+def batch_norm(p: Params, name: str, x: torch.Tensor) -> torch.Tensor:
+    """minigen.nn.BatchNorm2d in training mode: batch statistics, running averages updated
+    in place (momentum 0.1, unbiased variance), eps 1e-5."""
+    return F.batch_norm(x, p[f"{name}.running_mean"], p[f"{name}.running_var"],
+                        p[f"{name}.weight"], p[f"{name}.bias"], training=True, momentum=0.1,
+                        eps=1e-5)
+
+
+def conv_transpose(p: Params, name: str, x: torch.Tensor, stride: int,
+                   padding: int) -> torch.Tensor:
+    """minigen.nn.ConvTranspose2d: weight (in, out, kh, kw), as torch's."""
+    return F.conv_transpose2d(x, p[f"{name}.weight"], p.get(f"{name}.bias"), stride=stride,
+                              padding=padding)
+
+
+def dcgan_generate(p: Params, z: torch.Tensor) -> torch.Tensor:
+    """G(z): (N, latent) as (N, latent, 1, 1) -> 2×2 -> 4×4 -> (N, 1, 8, 8) in [−1, 1]."""
+    h = z.reshape(len(z), -1, 1, 1)
+    h = F.relu(batch_norm(p, "generator.1", conv_transpose(p, "generator.0", h, 1, 0)))
+    h = F.relu(batch_norm(p, "generator.4", conv_transpose(p, "generator.3", h, 2, 1)))
+    return torch.tanh(conv_transpose(p, "generator.6", h, 2, 1))
+
+
+def dcgan_critic(p: Params, x: torch.Tensor) -> torch.Tensor:
+    """d(x): the trunk (strided convs, LeakyReLU 0.2, BN on the second) and the head, (N,)."""
+    h = F.leaky_relu(conv(p, "trunk.0", x, padding=1, stride=2), 0.2)
+    h = F.leaky_relu(batch_norm(p, "trunk.3", conv(p, "trunk.2", h, padding=1, stride=2)), 0.2)
+    return conv(p, "head", h).reshape(-1)
+
+
+def bce_with_logits(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """mean softplus(l) − y·l (minigen.nn.losses.bce_with_logits)."""
+    return (F.softplus(logits) - logits * target).mean()
+
+
+def dcgan_discriminator_loss(p: Params, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """−E log D(x) − E log(1 − D(G(z))); real and fake go through D separately, so each
+    BatchNorm batch is all real or all fake (as the model does)."""
+    return bce_with_logits(dcgan_critic(p, real), 1.0) + bce_with_logits(dcgan_critic(p, fake),
+                                                                           0.0)
+
+
+def dcgan_generator_loss(p: Params, fake: torch.Tensor) -> torch.Tensor:
+    """The non-saturating generator loss −E log D(G(z))."""
+    return bce_with_logits(dcgan_critic(p, fake), 1.0)
+
+
+# ----- the DDPM U-Net (GroupNorm, SiLU, step embedding, one self-attention block) ---------
+
+GROUPS = 8  # UNet's GroupNorm groups: a constructor default, not in the state_dict
+MAX_PERIOD = 10000.0  # minigen.nn.timestep_embedding's
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """e(t) = [cos(t ω_i), sin(t ω_i)], ω_i = max_period^(−i/h), in float64 then float32."""
+    half = dim // 2
+    frequencies = MAX_PERIOD ** (-torch.arange(half, dtype=torch.float64) / half)
+    angles = t.to(torch.float64)[:, None] * frequencies[None]
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1).float()
+
+
+def linear(p: Params, name: str, x: torch.Tensor) -> torch.Tensor:
+    return F.linear(x, p[f"{name}.weight"], p.get(f"{name}.bias"))
+
+
+def conditioning(p: Params, name: str, t: torch.Tensor) -> torch.Tensor:
+    """e = Linear(SiLU(Linear(sinusoid(t)))): (N,) steps -> (N, embed)."""
+    dim = p[f"{name}.mlp.0.weight"].shape[1]
+    return linear(p, f"{name}.mlp.2", F.silu(linear(p, f"{name}.mlp.0",
+                                                    timestep_embedding(t, dim))))
+
+
+def group_norm(p: Params, name: str, x: torch.Tensor) -> torch.Tensor:
+    return F.group_norm(x, GROUPS, p[f"{name}.weight"], p[f"{name}.bias"], eps=1e-5)
+
+
+def residual_block(p: Params, name: str, x: torch.Tensor,
+                   embedding: torch.Tensor) -> torch.Tensor:
+    """x + conv(SiLU(GN(conv(SiLU(GN(x))) + W SiLU(e)))), a 1×1 skip conv if it has one."""
+    h = conv(p, f"{name}.conv1", F.silu(group_norm(p, f"{name}.norm1", x)), padding=1)
+    h = h + linear(p, f"{name}.embed", F.silu(embedding))[:, :, None, None]
+    h = conv(p, f"{name}.conv2", F.silu(group_norm(p, f"{name}.norm2", h)), padding=1)
+    skip = conv(p, f"{name}.skip", x) if f"{name}.skip.weight" in p else x
+    return skip + h
+
+
+def attention_block(p: Params, name: str, x: torch.Tensor) -> torch.Tensor:
+    """x + MHA(GN(x)) with the H·W positions as tokens; one head (AttentionBlock's
+    default), so softmax(q kᵀ / √C) v."""
+    n, channels, height, width = x.shape
+    tokens = group_norm(p, f"{name}.norm", x).reshape(n, channels, height * width).transpose(1, 2)
+    query, key, value = F.linear(tokens, p[f"{name}.attention.in_proj_weight"],
+                                 p[f"{name}.attention.in_proj_bias"]).chunk(3, dim=-1)
+    attended = linear(p, f"{name}.attention.out_proj",
+                      F.scaled_dot_product_attention(query, key, value))
+    return x + attended.transpose(1, 2).reshape(n, channels, height, width)
+
+
+def unet(p: Params, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """ε̂(x_t, t): two resolutions, skips concatenated on the way up (denoisers.UNet)."""
+    embedding = conditioning(p, "network.conditioning", t)
+    high = residual_block(p, "network.down_high", conv(p, "network.conv_in", x, padding=1),
+                          embedding)
+    low = residual_block(p, "network.down_low",
+                         conv(p, "network.downsample", high, padding=1, stride=2), embedding)
+    h = residual_block(p, "network.middle", low, embedding)
+    if "network.attention.norm.weight" in p:
+        h = attention_block(p, "network.attention", h)
+    h = residual_block(p, "network.up_low", torch.cat([h, low], dim=1), embedding)
+    h = conv(p, "network.upsample", F.interpolate(h, scale_factor=2, mode="nearest"), padding=1)
+    h = residual_block(p, "network.up_high", torch.cat([h, high], dim=1), embedding)
+    return conv(p, "network.conv_out", F.silu(group_norm(p, "network.norm_out", h)), padding=1)
+
+
+def ddpm_loss(p: Params, x_t: torch.Tensor, t: torch.Tensor,
+              noise: torch.Tensor) -> torch.Tensor:
+    """L_simple = mean ‖ε − ε_θ(x_t, t)‖² over the batch and pixels."""
+    error = unet(p, x_t, t) - noise
+    return (error * error).mean()
