@@ -197,3 +197,26 @@ def test_max_pool2d_splits_the_gradient_between_tied_maxima():
     x = ag.Tensor(np.array([[[[1.0, 3.0], [3.0, 2.0]]]]), requires_grad=True)
     ag.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad, [[[[0.0, 0.5], [0.5, 0.0]]]])
+
+
+@LAYOUTS
+def test_batches_of_several_copy_blocks_match_the_loop_references(narrow):
+    """The batch moves last in blocks of conv.BATCH_BLOCK images: a batch of two blocks
+    and a remainder, through conv2d, conv_transpose2d and conv2d_weight."""
+    rng = np.random.default_rng(5)
+    n = 2 * conv.BATCH_BLOCK + 3
+    x, w = normal(rng, (n, 2, 5, 4)), normal(rng, (3, 2, 3, 2))
+    hyper = ((1, 2), (1, 1), (1, 1))  # stride, padding, dilation
+    expected = conv2d_loops(x, w, None, *hyper)
+    gy = normal(rng, expected.shape)
+    with layout(narrow):
+        ours = ag.conv2d(x, w, stride=hyper[0], padding=hyper[1])
+        back = ag.conv_transpose2d(gy, w, stride=hyper[0], padding=hyper[1],
+                                   output_size=x.shape[2:])
+        weight_grad = ag.conv2d_weight(x, gy, w.shape[2:], stride=hyper[0], padding=hyper[1])
+    np.testing.assert_allclose(ours.data, expected, rtol=1e-10, atol=1e-12)
+    expected_back = conv_transpose2d_loops(gy, w, None, *hyper[:2], (0, 0), hyper[2])
+    np.testing.assert_allclose(back.data, expected_back, rtol=1e-10, atol=1e-12)
+    one_hots = np.eye(w.size).reshape(w.size, *w.shape)
+    expected_weight_grad = [np.vdot(conv2d_loops(x, e, None, *hyper), gy) for e in one_hots]
+    np.testing.assert_allclose(weight_grad.data.reshape(-1), expected_weight_grad, rtol=1e-10)
