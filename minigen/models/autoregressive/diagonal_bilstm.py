@@ -81,8 +81,10 @@ class DiagonalLSTM(Module):
         skewed = skew(self.input_to_state(u))  # diagonals become columns
         hidden = cell = Tensor(np.zeros((n, channels, height, 1), dtype=u.dtype))
         columns = []
-        for c in range(skewed.shape[3]):  # W + H − 1 steps
-            hidden, cell = self.step(skewed[:, :, :, c:c + 1], hidden, cell)
+        # W + H − 1 steps; one split, not a slice per column: its backward joins the
+        # columns' gradients once instead of adding a full-size gradient per step
+        for from_input in ag.split(skewed, skewed.shape[3], axis=3):
+            hidden, cell = self.step(from_input, hidden, cell)
             columns.append(hidden)
         return unskew(ag.concat(columns, axis=3), width)
 

@@ -61,9 +61,10 @@ class RowLSTMLayer(Module):
         from_input = self.input_to_state(u)  # K^is ⋆ u for every row at once
         hidden = cell = Tensor(np.zeros((n, channels, 1, width), dtype=u.dtype))
         rows = []
-        for r in range(height):
+        # one split, not a slice per row: its backward joins the rows' gradients once
+        for from_row in ag.split(from_input, height, axis=2):
             # [i, f, g, o]_r = K^is ⋆ u_r + K^ss ⋆ h_{r−1}
-            gates = from_input[:, :, r:r + 1] + self.state_to_state(hidden)
+            gates = from_row + self.state_to_state(hidden)
             hidden, cell = ag.lstm_cell(gates, cell, axis=1)  # i, f, g, o on channels
             rows.append(hidden)
         return ag.concat(rows, axis=2)
