@@ -22,7 +22,7 @@ How the two codes are kept apart and compared fairly:
 * first the old child builds each model (seed 0), draws the batch, starts the VQ-VAE's
   codebook, and saves weights and batch; the new child loads them (a name the current
   code does not know is matched to the saved name it ends with, or that ends with it: the
-  heads moved into ``head.`` after the fork) and both losses must agree to 1e-4 relative,
+  heads moved into ``head.`` after the fork) and both losses must agree to 1e-6 relative,
   so the two children time the same computation from the same weights;
 * then old and new phases alternate for ``--rounds`` rounds per model (odd rounds new
   first), each phase a 0.3 s pause, one untimed step, then timed steps for at least
@@ -54,7 +54,7 @@ DEFAULT_REF = "9ac248c"
 MODELS = ("pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm", "vqvae", "vae")
 CONTINUOUS = {"vqvae"}  # [0, 1] images; the others see binary pixels
 IMAGE_SHAPE = (1, 8, 8)
-TOLERANCE = 1e-4
+TOLERANCE = 1e-6
 CHECK_STEPS = 3
 CHECKED = ("loss", "gradient norm", f"loss after {CHECK_STEPS} steps")
 
