@@ -41,7 +41,7 @@ be mostly padding; the authors' code offers the U-Net as an option), no Instance
 2×2 map has 4 values to normalise over); the shared least-squares game halves the
 generator's term, ½E(d − 1)², where the authors' code uses E(d − 1)²; lr 10⁻³ and batches
 of 8 (registry) instead of 2·10⁻⁴ and batches of 1, so that 40 epochs on one CPU core
-suffice. The pool is not saved in checkpoints: a resumed run refills it from empty.
+suffice.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ import autograd as ag
 from autograd import Tensor
 from minigen.checks import check_rng
 from minigen.models.base import Batch, ShowsRows, TrainsItself
-from minigen.nn import Parameter
+from minigen.nn import Module, Parameter
 from minigen.nn.losses import gan_loss
 from minigen.nn.patchgan import PatchGAN
 from minigen.nn.unet_generator import UNetGenerator
@@ -65,23 +65,31 @@ from .translation import check_images, held_out_sources
 GAME = gan_loss("least_squares")
 
 
-class ImagePool:
+class ImagePool(Module):
     """The last ``capacity`` fakes a discriminator saw; ``query`` mixes them into new ones.
 
     For each image of a batch: while the pool is filling, store it and return it; once
     full, with probability ½ return a stored image chosen uniformly and store the new one
     in its place, else return the new image (Shrivastava et al. 2017, §2.3).
+
+    The stored fakes and their count are buffers, so a checkpoint keeps them and a resumed
+    run draws exactly the fakes the uninterrupted run would. ``image_shape`` fixes the
+    storage up front (as a checkpoint needs); without it the first query sets it.
     """
 
-    def __init__(self, capacity: int = 50) -> None:
+    def __init__(self, capacity: int = 50, image_shape: tuple[int, ...] | None = None,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
         if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) \
                 or capacity < 0:
             raise ValueError(f"ImagePool: capacity must be an int >= 0, got {capacity!r}")
         self.capacity = int(capacity)
-        self.images: list[np.ndarray] = []
+        self.register_buffer("filled", np.array(0, np.int64))  # slots holding a fake
+        shape = (0,) if image_shape is None else (self.capacity, *image_shape)
+        self.register_buffer("images", np.zeros(shape, dtype))
 
     def __len__(self) -> int:
-        return len(self.images)
+        return int(self.filled)
 
     def query(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """images (N, ...) -> (N, ...): each row itself or a stored image, as above."""
@@ -89,15 +97,21 @@ class ImagePool:
         images = np.asarray(images)
         if self.capacity == 0:
             return images.copy()
+        if self.images.shape[1:] != images.shape[1:]:
+            if len(self):
+                raise ValueError(f"ImagePool: holds images of shape {self.images.shape[1:]}, "
+                                 f"got a batch of {images.shape[1:]}")
+            self.images = np.zeros((self.capacity, *images.shape[1:]), images.dtype)
         out = np.empty_like(images)
         for row, image in enumerate(images):
-            if len(self.images) < self.capacity:  # filling: keep it, hand it back
-                self.images.append(image.copy())
+            if len(self) < self.capacity:  # filling: keep it, hand it back
+                self.images[len(self)] = image
+                self.filled = self.filled + 1
                 out[row] = image
             elif rng.random() < 0.5:  # swap: an old fake out, the new one in
                 index = int(rng.integers(self.capacity))
                 out[row] = self.images[index]
-                self.images[index] = image.copy()
+                self.images[index] = image
             else:
                 out[row] = image
         return out
@@ -144,7 +158,8 @@ class CycleGAN(TrainsItself, ShowsRows):
         self.discriminator_b = PatchGAN(c, discriminator_channels, discriminator_layers,
                                         rng=rng)
         dcgan_init(self, rng)
-        self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
+        self.pool_a = ImagePool(pool_size, self.data_shape)
+        self.pool_b = ImagePool(pool_size, self.data_shape)
 
     def players(self) -> dict[str, list[Parameter]]:
         return {"generators": self.generator_ab.parameters() + self.generator_ba.parameters(),
@@ -234,6 +249,15 @@ class CycleGAN(TrainsItself, ShowsRows):
         return ("CycleGAN: thin (A) ↔ bold (B), translated and back", {
             "input a (A, thin)": a, "G(a) → B": fake_b, "F(G(a)) → A": self.to_a(fake_b),
             "input b (B, bold)": b, "F(b) → A": fake_a, "G(F(b)) → B": self.to_b(fake_a)})
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """As Module's; runs saved before the pools were kept load with empty pools."""
+        state = dict(state)
+        for name in ("pool_a", "pool_b"):
+            empty = ImagePool(self.pool_a.capacity, self.data_shape).state_dict()
+            for key, value in empty.items():
+                state.setdefault(f"{name}.{key}", value)
+        super().load_state_dict(state)
 
     def extra_repr(self) -> str:
         return (f"cycle_weight={self.cycle_weight}, identity_weight={self.identity_weight}, "
