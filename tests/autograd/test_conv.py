@@ -24,12 +24,15 @@ LAYOUTS = pytest.mark.parametrize("narrow", [0, 10**6], ids=["batch-first", "bat
 
 
 @contextlib.contextmanager
-def layout(narrow):
-    previous, conv.NARROW = conv.NARROW, narrow
+def layout(narrow, small_copy=None):
+    """conv.NARROW (and conv.SMALL_COPY, below which the batch moves in one copy) set."""
+    previous = conv.NARROW, conv.SMALL_COPY
+    conv.NARROW = narrow
+    conv.SMALL_COPY = previous[1] if small_copy is None else small_copy
     try:
         yield
     finally:
-        conv.NARROW = previous
+        conv.NARROW, conv.SMALL_COPY = previous
 
 
 def conv2d_loops(x, w, bias, stride, padding, dilation):
@@ -201,15 +204,16 @@ def test_max_pool2d_splits_the_gradient_between_tied_maxima():
 
 @LAYOUTS
 def test_batches_of_several_copy_blocks_match_the_loop_references(narrow):
-    """The batch moves last in blocks of conv.BATCH_BLOCK images: a batch of two blocks
-    and a remainder, through conv2d, conv_transpose2d and conv2d_weight."""
+    """A large batch moves last in blocks of conv.BATCH_BLOCK images (here forced at
+    any size): a batch of two blocks and a remainder, through conv2d, conv_transpose2d
+    and conv2d_weight."""
     rng = np.random.default_rng(5)
     n = 2 * conv.BATCH_BLOCK + 3
     x, w = normal(rng, (n, 2, 5, 4)), normal(rng, (3, 2, 3, 2))
     hyper = ((1, 2), (1, 1), (1, 1))  # stride, padding, dilation
     expected = conv2d_loops(x, w, None, *hyper)
     gy = normal(rng, expected.shape)
-    with layout(narrow):
+    with layout(narrow, small_copy=0):
         ours = ag.conv2d(x, w, stride=hyper[0], padding=hyper[1])
         back = ag.conv_transpose2d(gy, w, stride=hyper[0], padding=hyper[1],
                                    output_size=x.shape[2:])
