@@ -40,11 +40,12 @@ grown 2×2 → 4×4 → 8×8:
     G: PN(z) → dense → (C, 2, 2) → LReLU, PN → conv3 → LReLU, PN   ┐ stage 0, toRGB: conv1
        → up ×2 → [conv3 → LReLU, PN] × 2                            │ stage 1 (4×4), toRGB
        → up ×2 → [conv3 → LReLU, PN] × 2                            ┘ stage 2 (8×8), toRGB
+       (every toRGB is followed by tanh; the fade blends these images)
     D: fromRGB (conv1, LReLU) → [conv3 → LReLU] × 2 → avg-pool ×2   (8×8 and 4×4 blocks)
        → minibatch stddev → conv3 (C + 1 → C) → LReLU → dense (4C → C) → LReLU → dense → d
 
-Data: "digits-signed" (grey levels in [−1, 1]). G's output is linear, as in the paper;
-``sample`` clips it to [−1, 1] (the paper's image export does the same).
+Data: "digits-signed" (grey levels in [−1, 1]). G's images end in tanh (the paper's are
+linear; see Deviations).
 
 Paper: T. Karras, T. Aila, S. Laine, J. Lehtinen (2018), "Progressive Growing of GANs for
 Improved Quality, Stability, and Variation", ICLR.
@@ -156,13 +157,17 @@ class ProgressiveGenerator(Module):
             h = self.blocks[block](_upsample(h))
         return h
 
+    def image(self, h: Tensor, stage: int) -> Tensor:
+        """toRGB of stage ``stage`` then tanh: features (N, C, r, r) -> (N, 1, r, r)."""
+        return ag.tanh(self.to_rgb[stage](h))
+
     def forward(self, z: Any, stage: int, alpha: float) -> Tensor:
         stage = int(stage)
         if stage == 0:
-            return self.to_rgb[0](self.features(z, 0))
+            return self.image(self.features(z, 0), 0)
         h = self.features(z, stage - 1)
-        old = _upsample(self.to_rgb[stage - 1](h))
-        new = self.to_rgb[stage](self.blocks[stage](_upsample(h)))
+        old = _upsample(self.image(h, stage - 1))
+        new = self.image(self.blocks[stage](_upsample(h)), stage)
         return (1 - alpha) * old + alpha * new  # fade-in: (1 − α)·up(old) + α·new
 
 
@@ -237,7 +242,7 @@ class ProGAN(TrainsItself):
     ema_decay : decay of the generator's weight average used by ``sample``
     """
 
-    value_range = (-1.0, 1.0)  # digits-signed; samples are clipped to it
+    value_range = (-1.0, 1.0)  # digits-signed; G ends in tanh
 
     def __init__(self, data_shape: tuple[int, ...] = DIGIT_SHAPE, *, rng: np.random.Generator,
                  latent_dim: int = 32, channels: int = 32, fade_steps: int = 500,
@@ -361,16 +366,15 @@ class ProGAN(TrainsItself):
                 "alpha": alpha}
 
     def sample(self, n: int, rng: np.random.Generator, **conditions: Any) -> np.ndarray:
-        """n images from the averaged G at the current stage, upsampled to 8×8 and clipped
-        to [−1, 1]: (n, 1, 8, 8)."""
+        """n images from the averaged G at the current stage, upsampled to 8×8: (n, 1, 8, 8)
+        in [−1, 1]."""
         if conditions:
             raise TypeError(f"ProGAN is unconditional; got conditions {sorted(conditions)}")
         stage, alpha = self.phase()
         with ag.no_grad(), self.ema.swapped_in():
             images = self.generator(self.noise(n, rng), stage, alpha).data
         repeat = DIGIT_SHAPE[-1] // resolution(stage)
-        images = images.repeat(repeat, axis=2).repeat(repeat, axis=3)
-        return np.clip(images, -1.0, 1.0)
+        return images.repeat(repeat, axis=2).repeat(repeat, axis=3)
 
     def fixed_samples(self) -> np.ndarray:
         """``sample`` of the same z every time (its own generator, seed 0; the training
