@@ -34,7 +34,8 @@ so unit-variance input gives unit-variance output. It normalises by what the sta
 *should* be rather than by the measured statistics of each feature map, so the generator
 gains nothing by planting local spikes that dominate a map's mean and variance (the
 "droplet" artefacts of AdaIN that section 2 describes); on 4×4 and 8×8 maps, where a few
-pixels decide the instance statistics, AdaIN's speckle was the dominant artefact here.
+pixels decide the instance statistics, such speckle was the main artefact of minigen's
+AdaIN StyleGAN (``minigen/models/adversarial/stylegan.py`` gives the numbers).
 
 Noise (2019, §3.2): per-pixel N(0, 1) noise, one map per layer shared by its channels,
 added with a learned per-channel scale B (initialised to 0).
