@@ -358,29 +358,34 @@ _SPECS: list[ModelSpec] = [
                        "generator": PlayerSettings(betas=(0.5, 0.999)),
                        "discriminator": PlayerSettings(betas=(0.5, 0.999))}),
     # --- adversarial models (part 3): progressive growing and style-based generators ----
-    # Adam with beta = (0, 0.99) as in both papers; data in [-1, 1]. At equal learning rates
-    # these small critics fall behind and G collapses; G at lr x 0.2-0.25 keeps them level.
+    # Adam with beta = (0, 0.99) as in both papers; data in [-1, 1], both G end in tanh.
+    # Equalised weights are N(0, 1), so Adam's lr is a relative step: the critics need
+    # 5e-3 (StyleGAN) to 1e-2 (ProGAN) to keep up in a few thousand steps, and G runs at
+    # 2e-3 (lr_scale 0.4 / 0.2); at equal rates G collapses. StyleGAN's R1 is lazy (every
+    # 4th critic step, weighted 4 gamma), which is most of why 70 epochs fit.
     # Times: CPU seconds of one core (OMP_NUM_THREADS=1, /usr/bin/time, `minigen train NAME`
-    # with evaluation and figures): progan 269 s (FD 166), stylegan 257 s (FD 288).
+    # with evaluation and figures): progan 243 s (FD 23, floor 15), stylegan 258 s (FD 20,
+    # floor 14); before these settings 269 s (FD 166) and 257 s (FD 288).
     ModelSpec("progan", "adversarial", "minigen.models.adversarial.progan:ProGAN",
               "Progressive GAN grown 2x2 -> 4x4 -> 8x8 with fade-ins; WGAN-GP + drift, "
               "pixel-norm, minibatch stddev, equalised lr, EMA generator",
               "digits-signed", {"latent_dim": 32, "channels": 32, "fade_steps": 500,
                                 "stabilise_steps": 500, "gradient_penalty_weight": 10.0,
                                 "drift_weight": 0.001, "ema_decay": 0.995},
-              epochs=90, batch_size=32, lr=1e-3,
+              epochs=90, batch_size=32, lr=1e-2,
               players={"generator": PlayerSettings(lr_scale=0.2, betas=(0.0, 0.99)),
                        "discriminator": PlayerSettings(betas=(0.0, 0.99))}),
     ModelSpec("stylegan", "adversarial", "minigen.models.adversarial.stylegan:StyleGAN",
-              "StyleGAN at 8x8: 4-layer mapping (lr x 0.01), constant 4x4 input, AdaIN styles, "
-              "noise inputs, style mixing 0.9, truncation, EMA generator; non-saturating + R1",
+              "StyleGAN at 8x8: 4-layer mapping (lr x 0.01), constant 4x4 input, modulated/"
+              "demodulated convs (StyleGAN 2) for styles, noise inputs, style mixing 0.9, "
+              "truncation, EMA generator, tanh output; non-saturating + lazy R1",
               "digits-signed", {"latent_dim": 32, "w_dim": 32, "mapping_layers": 4,
                                 "mapping_lr_multiplier": 0.01, "channels": 32,
-                                "mixing_probability": 0.9, "r1_weight": 10.0,
-                                "w_average_decay": 0.995, "ema_decay": 0.995,
-                                "truncation": 1.0},
-              epochs=55, batch_size=32, lr=1e-3,
-              players={"generator": PlayerSettings(lr_scale=0.25, betas=(0.0, 0.99)),
+                                "mixing_probability": 0.9, "r1_weight": 0.1,
+                                "r1_interval": 4, "w_average_decay": 0.995,
+                                "ema_decay": 0.995, "truncation": 1.0},
+              epochs=70, batch_size=32, lr=5e-3,
+              players={"generator": PlayerSettings(lr_scale=0.4, betas=(0.0, 0.99)),
                        "discriminator": PlayerSettings(betas=(0.0, 0.99))}),
 ]
 

@@ -18,10 +18,12 @@ from .style import (
     AdaIN,
     EqualizedConv2d,
     EqualizedLinear,
+    ModulatedConv2d,
     NoiseInput,
     PixelNorm,
     adain,
     minibatch_stddev,
+    modulated_conv2d,
     pixel_norm,
     truncate,
 )
@@ -43,4 +45,5 @@ __all__ = [
     "PatchGAN", "UNetGenerator",
     "AdaIN", "EqualizedConv2d", "EqualizedLinear", "NoiseInput", "PixelNorm", "adain",
     "minibatch_stddev", "pixel_norm", "truncate",
+    "ModulatedConv2d", "modulated_conv2d",
 ]

@@ -1,5 +1,6 @@
 """The layers of Progressive GAN and StyleGAN: equalised learning rate, pixel-norm, the
-minibatch standard deviation, AdaIN, per-pixel noise and the truncation trick.
+minibatch standard deviation, AdaIN, modulated/demodulated convolution, per-pixel noise and
+the truncation trick.
 
 Equalised learning rate (Karras et al. 2018, §4.1). A layer stores w ~ N(0, 1) and uses
 the effective weight ŵ = c·w with c = √(gain / fan_in) (He's constant; gain 2 before a
@@ -21,10 +22,20 @@ pixel over a group of examples, averaged into one number s per group and appende
 extra constant feature map, so the discriminator can see how varied a batch is.
 
 AdaIN (2019, eq. 1): AdaIN(x, y) = y_s·(x − μ(x))/σ(x) + y_b per example and channel, μ
-and σ over the pixels. This is StyleGAN 1's style operation, not StyleGAN 2's weight
-modulation/demodulation. The style (y_s, y_b) is a learned affine map A of w, with
-y_s = 1 + A_s(w) so an untrained layer starts near the identity scale (as the reference
-code does).
+and σ over the pixels: StyleGAN 1's style operation. The style (y_s, y_b) is a learned
+affine map A of w, with y_s = 1 + A_s(w) so an untrained layer starts near the identity
+scale (as the reference code does).
+
+Modulation/demodulation (Karras et al. 2020, "Analyzing and Improving the Image Quality of
+StyleGAN", §2.2), StyleGAN 2's replacement for AdaIN: the style s = A(w) (bias initialised
+to 1) scales the convolution's weights per input channel, w'_oik = s_i·w_oik, and each
+output channel's weights are then divided by their norm, w''_oik = w'_oik/√(Σ_ik w'_oik² + ε),
+so unit-variance input gives unit-variance output. It normalises by what the statistics
+*should* be rather than by the measured statistics of each feature map, so the generator
+gains nothing by planting local spikes that dominate a map's mean and variance (the
+"droplet" artefacts of AdaIN that section 2 describes); on 4×4 and 8×8 maps, where a few
+pixels decide the instance statistics, such speckle was the main artefact of minigen's
+AdaIN StyleGAN (``minigen/models/adversarial/stylegan.py`` gives the numbers).
 
 Noise (2019, §3.2): per-pixel N(0, 1) noise, one map per layer shared by its channels,
 added with a learned per-channel scale B (initialised to 0).
@@ -48,6 +59,7 @@ from .module import Module, Parameter
 PIXEL_NORM_EPS = 1e-8
 INSTANCE_NORM_EPS = 1e-8
 STDDEV_EPS = 1e-8
+DEMODULATION_EPS = 1e-8
 
 
 def _check_positive(owner: str, name: str, value: float) -> float:
@@ -207,6 +219,66 @@ class AdaIN(Module):
     def forward(self, x: Any, w: Any) -> Tensor:
         scale, bias = self.style(w)
         return adain(x, scale, bias)
+
+
+def modulated_conv2d(x: Any, weight: Any, styles: Any, padding: Any = 0,
+                     demodulate: bool = True, eps: float = DEMODULATION_EPS) -> Tensor:
+    """StyleGAN 2's style operation: conv2d with the weights modulated and demodulated.
+
+    x : (N, I, H, W); weight : (O, I, kh, kw), the (effective) shared kernel; styles s :
+    (N, I) -> (N, O, Ho, Wo). Each example gets its own kernel
+
+        w'_oik = s_i · w_oik                          (modulation: the style scales input i)
+        w''_oik = w'_oik / √(Σ_{i,k} w'_oik² + ε)     (demodulation, per output channel o)
+
+    so a unit-variance i.i.d. input gives a unit-variance output whatever the style: the
+    style sets the channels' relative weights, not the scale of the activations.
+    Computed without a per-example kernel, by the identity
+    conv(x, w'') = d_o · conv(s ⊙ x, w) with d_o = 1/√(Σ_i s_i² Σ_k w_oik² + ε).
+    ``demodulate`` False keeps w' (StyleGAN 2's toRGB layer).
+    """
+    x, weight, styles = ag.as_tensor(x), ag.as_tensor(weight), ag.as_tensor(styles)
+    if (x.ndim != 4 or weight.ndim != 4 or styles.shape != x.shape[:2]
+            or weight.shape[1] != x.shape[1]):
+        raise ValueError(f"modulated_conv2d: x must be (N, I, H, W), weight (O, I, kh, kw) and "
+                         f"styles (N, I); got x {x.shape}, weight {weight.shape}, styles "
+                         f"{styles.shape}")
+    n, channels_in = styles.shape
+    out = ag.conv2d(x * styles.reshape(n, channels_in, 1, 1), weight, None, 1, padding)
+    if not demodulate:
+        return out
+    kernel_energy = (weight * weight).sum(axis=(2, 3))  # Σ_k w_oik², (O, I)
+    demodulation = 1.0 / ag.sqrt((styles * styles) @ kernel_energy.T + eps)  # d, (N, O)
+    return out * demodulation.reshape(n, -1, 1, 1)
+
+
+class ModulatedConv2d(Module):
+    """A style layer of StyleGAN 2: s = A(w), an equalised affine map with bias 1, then
+    :func:`modulated_conv2d` with an equalised kernel, plus a bias per output channel.
+
+    x : (N, in, H, W), w : (N, w_dim) -> (N, out, H, W) (``padding`` = k // 2, same size).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int, *,
+                 demodulate: bool = True, rng: np.random.Generator,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        self.demodulate = bool(demodulate)
+        # the kernel's own gain is 1: demodulation undoes any constant scale of it anyway
+        self.conv = EqualizedConv2d(in_channels, out_channels, kernel_size,
+                                    padding=int(kernel_size) // 2, gain=1.0, rng=rng,
+                                    dtype=dtype)
+        self.affine = EqualizedLinear(w_dim, in_channels, gain=1.0, bias_init=1.0, rng=rng,
+                                      dtype=dtype)
+
+    def forward(self, x: Any, w: Any) -> Tensor:
+        conv = self.conv
+        out = modulated_conv2d(x, conv.effective_weight(), self.affine(w), conv.padding,
+                               self.demodulate)  # s = A(w), starting near 1
+        return out + conv.bias.reshape(1, -1, 1, 1)
+
+    def extra_repr(self) -> str:
+        return f"demodulate={self.demodulate}"
 
 
 class NoiseInput(Module):

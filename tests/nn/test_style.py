@@ -1,6 +1,7 @@
 """The layers of ProGAN and StyleGAN (minigen.nn.style): equalised learning rate, pixel-norm,
-minibatch stddev, AdaIN, noise inputs and truncation, against their formulas; float64
-gradchecks; torch parity for the equalised layers and AdaIN (instance norm)."""
+minibatch stddev, AdaIN, modulated/demodulated convolution, noise inputs and truncation,
+against their formulas; float64 gradchecks; torch parity for the equalised layers and AdaIN
+(instance norm)."""
 
 import numpy as np
 import pytest
@@ -12,9 +13,11 @@ from minigen.nn import (
     AdaIN,
     EqualizedConv2d,
     EqualizedLinear,
+    ModulatedConv2d,
     NoiseInput,
     adain,
     minibatch_stddev,
+    modulated_conv2d,
     pixel_norm,
     truncate,
 )
@@ -187,6 +190,75 @@ def test_an_untrained_adain_layer_has_scale_one_plus_its_affine_map():
     np.testing.assert_allclose(scale.data, 1 + affine[:, :2])
     np.testing.assert_allclose(bias.data, affine[:, 2:])
     assert layer.affine.gain == 1.0
+
+
+# ----- modulation / demodulation (StyleGAN 2) ----------------------------------------------
+def _per_example_kernels(weight, styles, demodulate):
+    """w'_oik = s_i·w_oik, then w''_oik = w'_oik / √(Σ_ik w'_oik² + ε): (N, O, I, kh, kw)."""
+    modulated = weight[None] * styles[:, None, :, None, None]
+    if not demodulate:
+        return modulated
+    return modulated / np.sqrt((modulated ** 2).sum(axis=(2, 3, 4), keepdims=True) + 1e-8)
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.integers(1, 4), st.integers(1, 3), st.sampled_from([1, 3]), st.booleans(), SEEDS)
+def test_modulated_conv_is_a_conv_with_each_examples_own_modulated_kernel(
+        in_channels, out_channels, kernel, demodulate, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3, in_channels, 4, 4))
+    weight = rng.standard_normal((out_channels, in_channels, kernel, kernel))
+    styles = rng.normal(0, 2, (3, in_channels))
+    out = modulated_conv2d(x, weight, styles, kernel // 2, demodulate).data
+    kernels = _per_example_kernels(weight, styles, demodulate)
+    for example in range(3):
+        expected = ag.conv2d(x[example:example + 1], kernels[example], None, 1, kernel // 2)
+        np.testing.assert_allclose(out[example:example + 1], expected.data, rtol=1e-9,
+                                   atol=1e-9)
+
+
+@settings(deadline=None, max_examples=20)
+@given(st.integers(1, 6), st.integers(1, 4), st.sampled_from([1, 3]), SEEDS)
+def test_demodulation_gives_unit_output_std_for_unit_variance_iid_input(
+        in_channels, out_channels, kernel, seed):
+    """Var(Σ_ik w''_oik x_ik) = Σ_ik w''_oik² = 1 for x i.i.d. with unit variance, whatever the
+    weights' and the style's scale: exactly for the kernel's norm, and empirically."""
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((out_channels, in_channels, kernel, kernel))
+    weight *= rng.uniform(0.1, 10)
+    style = rng.normal(0, 3, (1, in_channels))
+    energy = (_per_example_kernels(weight, style, False) ** 2).sum(axis=(2, 3, 4))
+    kernels = _per_example_kernels(weight, style, True)
+    # Σ w''² = Σ w'² / (Σ w'² + ε): 1 but for ε
+    np.testing.assert_allclose((kernels ** 2).sum(axis=(2, 3, 4)), energy / (energy + 1e-8),
+                               rtol=1e-12)
+    samples = 4000  # one output pixel each (no padding): independent draws of the output
+    x = rng.standard_normal((samples, in_channels, kernel, kernel))
+    out = modulated_conv2d(x, weight, np.repeat(style, samples, axis=0)).data
+    assert out.shape == (samples, out_channels, 1, 1)
+    np.testing.assert_allclose(out.std(axis=0).ravel(), 1.0, atol=0.1)  # std error ≈ 0.011
+
+
+@pytest.mark.parametrize("demodulate", [True, False])
+def test_modulated_conv_gradcheck(demodulate):
+    rng = np.random.default_rng(0)
+    x = ag.Tensor(rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
+    weight = ag.Tensor(rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
+    styles = ag.Tensor(rng.normal(1, 0.5, (2, 3)), requires_grad=True)
+    ag.gradcheck(lambda a, b, c: modulated_conv2d(a, b, c, 1, demodulate), [x, weight, styles],
+                 order=2)
+    layer = ModulatedConv2d(3, 2, 3, 4, demodulate=demodulate, rng=rng, dtype=np.float64)
+    w = ag.Tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    ag.gradcheck(lambda a, v, *p: layer(a, v), [x, w, *layer.parameters()])
+
+
+def test_an_untrained_modulated_conv_has_styles_one_plus_its_affine_map_and_keeps_size():
+    layer = ModulatedConv2d(3, 5, 3, 4, rng=np.random.default_rng(0), dtype=np.float64)
+    np.testing.assert_array_equal(layer.affine(np.zeros((1, 4))).data, np.ones((1, 3)))
+    assert layer.affine.gain == 1.0 and layer.conv.weight.data.shape == (5, 3, 3, 3)
+    assert layer(np.ones((2, 3, 4, 4)), np.ones((2, 4))).shape == (2, 5, 4, 4)
+    with pytest.raises(ValueError, match=r"styles \(N, I\)"):
+        modulated_conv2d(np.zeros((2, 3, 4, 4)), np.zeros((5, 3, 3, 3)), np.zeros((2, 4)))
 
 
 def test_noise_input_adds_per_channel_scaled_noise_shared_by_the_channels():

@@ -40,7 +40,7 @@ def test_generator_fade_in_is_the_upsampled_old_path_at_alpha_0_and_the_new_path
     old = generator(z, stage - 1, 1.0).data  # the previous stage's finished output
     upsampled = old.repeat(2, axis=2).repeat(2, axis=3)
     np.testing.assert_array_equal(generator(z, stage, 0.0).data, upsampled)
-    new = generator.to_rgb[stage](generator.features(z, stage)).data
+    new = generator.image(generator.features(z, stage), stage).data  # tanh(toRGB(h))
     np.testing.assert_array_equal(generator(z, stage, 1.0).data, new)
     halfway = generator(z, stage, 0.25).data
     np.testing.assert_allclose(halfway, 0.75 * upsampled + 0.25 * new, rtol=1e-5, atol=1e-6)

@@ -1,5 +1,5 @@
 """StyleGAN: style mixing feeds w₁ to the layers before the crossover and w₂ after (a spy on
-the AdaIN layers), zeroed noise makes the image a function of w alone, truncation at ψ = 1
+the modulated convolutions), zeroed noise makes the image a function of w alone, truncation at ψ = 1
 and 0, w̄ as a moving average, the mapping's learning-rate multiplier moves its effective
 weights 100× less, player isolation, and losses on raw logits."""
 
@@ -12,7 +12,7 @@ from minigen.checkpoint import load_model
 from minigen.models.adversarial.stylegan import COARSE_LAYERS, StyleGAN, mix_styles
 from minigen.models.base import PlayerSettings
 from minigen.models.registry import get_spec
-from minigen.nn import AdaIN, EqualizedConv2d, EqualizedLinear
+from minigen.nn import EqualizedConv2d, EqualizedLinear, ModulatedConv2d
 from minigen.nn.losses import gan_loss
 from minigen.train import train
 
@@ -26,9 +26,9 @@ def _model(**kwargs):
 
 
 def _spy_on_styles(model):
-    """Record the w each AdaIN layer receives, in call order: (layer, w)."""
+    """Record the w each style layer (modulated conv) receives, in call order: (layer, w)."""
     seen = []
-    for index, layer in enumerate(model.generator.synthesis.styles):
+    for index, layer in enumerate(model.generator.synthesis.convs):
         def forward(x, w, index=index, original=layer.forward):
             seen.append((index, np.array(w.data)))
             return original(x, w)
@@ -132,27 +132,30 @@ def test_the_mapping_learns_100_times_slower_than_the_synthesis():
               if isinstance(m, (EqualizedLinear, EqualizedConv2d))]
     before = [layer.effective_weight().data.copy() for layer in layers]
     rng = np.random.default_rng(0)
+    # Adam is blind to the loss's scale but for its ε: scaled up, ε cannot trim the steps
     model.step_player("generator",
-                      lambda: model.generator_loss(model.training_fakes(8, rng)[0]))
+                      lambda: model.generator_loss(model.training_fakes(8, rng)[0]) * 1e6)
     mapping = {id(m) for m in model.generator.mapping.layers}
     for layer, old in zip(layers, before):
         move = np.abs(layer.effective_weight().data - old)
         mu = 0.01 if id(layer) in mapping else 1.0
         assert layer.lr_multiplier == mu
         c = layer.scale / mu  # √(gain / fan_in)
-        # Adam's ε trims the steps of the tiniest gradients slightly: ≤ μ·c·lr, ≈ it mostly
         assert move.max() <= mu * c * 1e-3 * 1.001
         assert np.median(move[move > 0]) == pytest.approx(mu * c * 1e-3, rel=2e-3)
-        assert (move > 0).any()  # (the first AdaIN's scales see a flat constant: no gradient)
+        assert (move > 0).all()
 
 
-def test_every_layer_has_an_equalised_learning_rate_and_styles_come_by_adain():
+def test_every_layer_has_an_equalised_learning_rate_and_styles_come_by_modulation():
     model = _model()
     weighted = [m for _, m in model.named_modules()
                 if hasattr(m, "weight") and not type(m).__name__ == "NoiseInput"]
     assert weighted and all(isinstance(m, (EqualizedLinear, EqualizedConv2d)) for m in weighted)
-    adains = [m for _, m in model.named_modules() if isinstance(m, AdaIN)]
-    assert len(adains) == model.num_layers == 4 and COARSE_LAYERS == 2
+    synthesis = model.generator.synthesis
+    assert [m.demodulate for m in synthesis.convs] == [True] * model.num_layers
+    assert isinstance(synthesis.to_rgb, ModulatedConv2d) and not synthesis.to_rgb.demodulate
+    modulated = [m for _, m in model.named_modules() if isinstance(m, ModulatedConv2d)]
+    assert len(modulated) == model.num_layers + 1 == 5 and COARSE_LAYERS == 2
 
 
 def test_each_player_step_moves_only_that_player():
@@ -191,6 +194,18 @@ def test_losses_are_the_non_saturating_game_on_raw_logits_plus_r1():
     assert np.abs(logits).max() > 50
     expected = gan_loss("non_saturating").discriminator(model.critic(real), model.critic(fake))
     assert np.isfinite(expected.data) and np.isfinite(model.discriminator_loss(real, fake).data)
+
+
+def test_lazy_r1_weights_every_kth_critic_step_by_k_and_its_clock_is_a_buffer():
+    model = _model(r1_weight=2.0, r1_interval=4)
+    weights = [model.lazy_r1_weight(step) for step in range(12)]
+    assert weights == [8.0, 0.0, 0.0, 0.0] * 3  # γ·k every k-th step: γ per step on average
+    assert _model(r1_weight=2.0).lazy_r1_weight(7) == 2.0  # k = 1: every step, γ
+    model.build_optimizers(1e-3, {"generator": BETAS, "discriminator": BETAS})
+    model.train_step(_digits_batch(4), np.random.default_rng(0))
+    assert int(model.critic_steps) == 1 and "critic_steps" in model.state_dict()
+    with pytest.raises(ValueError, match="r1_interval must be >= 1"):
+        _model(r1_interval=0)
 
 
 def test_samples_are_8x8_in_range_and_bad_arguments_are_named():
