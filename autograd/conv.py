@@ -196,18 +196,21 @@ def conv2d(
             f"(padding {padding}, dilation {dilation})"
         )
     columns = _columns(x.data, kernel, stride, padding, dilation)
+    batch_last = _batch_last(kernel, stride, padding, out_w)
     # (O, C·kh·kw) @ (C·kh·kw, pixels) -> (O, pixels), then to NCHW
     out = _unrows(weight.data.reshape(weight.shape[0], -1) @ columns, n, out_h, out_w,
-                  _batch_last(kernel, stride, padding, out_w))
+                  batch_last)
 
     def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
+        # both products read g as rows: rearrange it once
+        rows = _rows(g.data, batch_last) if x.requires_grad and weight.requires_grad else None
         if x.requires_grad:
             grad_x = conv_transpose2d(g, weight, stride=stride, padding=padding,
-                                      dilation=dilation,
-                                      output_size=x.shape[2:])
+                                      dilation=dilation, output_size=x.shape[2:], rows=rows)
         if weight.requires_grad:
-            grad_w = conv2d_weight(x, g, kernel, stride, padding, dilation, columns=columns)
+            grad_w = conv2d_weight(x, g, kernel, stride, padding, dilation, columns=columns,
+                                   grad_rows=rows)
         return grad_x, grad_w
 
     return _record_with_bias(out, x, weight, bias, vjp, "conv2d")
@@ -221,19 +224,21 @@ def conv2d_weight(
     padding: Any = 0,
     dilation: Any = 1,
     columns: np.ndarray | None = None,
+    grad_rows: np.ndarray | None = None,
 ) -> Tensor:
     """∂⟨conv2d(x, w), grad_output⟩/∂w, shape (O, C, kh, kw).
 
     It is bilinear in (x, grad_output): its VJPs are a conv_transpose2d and a conv2d.
-    ``columns`` may pass x's im2col already computed by the forward pass.
+    ``columns`` may pass x's im2col already computed by the forward pass, and
+    ``grad_rows`` grad_output already as rows in the columns' order (conv2d's VJP).
     """
     x, grad_output = ops.as_tensor(x), ops.as_tensor(grad_output)
     kernel, stride = int_pair(kernel_size, "kernel_size"), int_pair(stride, "stride")
     padding, dilation = int_pair(padding, "padding"), int_pair(dilation, "dilation")
     if columns is None:
         columns = _columns(x.data, kernel, stride, padding, dilation)
-    gy = _rows(grad_output.data, _batch_last(kernel, stride, padding,
-                                             grad_output.shape[3]))  # columns' order
+    gy = grad_rows if grad_rows is not None else _rows(  # in the columns' order
+        grad_output.data, _batch_last(kernel, stride, padding, grad_output.shape[3]))
     # Σ_l gy[o, l] · columns[k, l] over the pixels l: one GEMM against the transposed view
     out = (gy @ columns.T).reshape(grad_output.shape[1], x.shape[1], *kernel)
     out = out.astype(x.dtype, copy=False)
@@ -265,12 +270,14 @@ def conv_transpose2d(
     output_padding: Any = 0,
     dilation: Any = 1,
     output_size: Any = None,
+    rows: np.ndarray | None = None,
 ) -> Tensor:
     """Transposed convolution as torch.nn.functional.conv_transpose2d (groups=1).
 
     x : (N, C, H, W); weight : (C, O, kh, kw); bias : (O,) or None -> (N, O, Ho, Wo) with
     Ho = (H−1)·stride − 2·padding + dilation·(kh−1) + output_padding + 1.
-    ``output_size`` (Ho, Wo) may be given instead of ``output_padding``.
+    ``output_size`` (Ho, Wo) may be given instead of ``output_padding``; ``rows`` may pass
+    x already as rows in the columns' order (conv2d's VJP, which needs them twice).
     """
     x, weight = ops.as_tensor(x), ops.as_tensor(weight)
     _check_conv("conv_transpose2d", x, weight, weight.shape[0])
@@ -301,7 +308,8 @@ def conv_transpose2d(
         raise ValueError(f"conv_transpose2d: output size ({out_h}, {out_w}) is not positive")
     # columns[(o, i, j), l] = Σ_c w[c, o, i, j] · x[c, l] over the pixels l: one GEMM
     batch_last = _batch_last(kernel, stride, padding, w)  # w is the adjoint conv's Wo
-    columns = weight.data.reshape(in_channels, -1).T @ _rows(x.data, batch_last)
+    columns = weight.data.reshape(in_channels, -1).T @ (
+        rows if rows is not None else _rows(x.data, batch_last))
     if _pointwise(kernel, stride, padding) and output_padding == (0, 0):  # no taps
         out = _unrows(columns, n, h, w, batch_last)
     else:
