@@ -92,11 +92,24 @@ def _rows(a: np.ndarray, batch_last: bool) -> np.ndarray:
     return a.transpose(1, 0, 2, 3).reshape(a.shape[1], -1)
 
 
-def _unrows(rows: np.ndarray, n: int, h: int, w: int, batch_last: bool) -> np.ndarray:
-    """(O, ·) in :func:`_rows`' column order -> a contiguous (N, O, H, W)."""
+def _images(rows: np.ndarray, n: int, h: int, w: int, batch_last: bool) -> np.ndarray:
+    """(O, ·) in :func:`_rows`' column order -> an (N, O, H, W) view."""
     if batch_last:
-        return np.ascontiguousarray(rows.reshape(-1, h, w, n).transpose(3, 0, 1, 2))
-    return np.ascontiguousarray(rows.reshape(-1, n, h, w).transpose(1, 0, 2, 3))
+        return rows.reshape(-1, h, w, n).transpose(3, 0, 1, 2)
+    return rows.reshape(-1, n, h, w).transpose(1, 0, 2, 3)
+
+
+CHUNK = 4  # images per im2col-and-GEMM pass when the batch goes first
+
+
+def _chunks(n: int, batch_last: bool) -> list[slice]:
+    """The slices of the batch that conv2d, conv2d_weight and conv_transpose2d take in
+    turn. Batch first (wide images), a few images' columns are still in the cache when
+    the GEMM reads them (64×16×28×28, 3×3: forward 8.6 against 7.1 ms in chunks of 4);
+    batch last, the batch is the inner axis of every row and stays whole."""
+    if batch_last:
+        return [slice(0, n)]
+    return [slice(start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
 
 
 def _buffer(channels: int, taps: tuple[int, ...], h: int, w: int, n: int, batch_last: bool,
@@ -195,11 +208,15 @@ def conv2d(
             f"conv2d: input {x.shape} is smaller than the dilated kernel {kernel} "
             f"(padding {padding}, dilation {dilation})"
         )
-    columns = _columns(x.data, kernel, stride, padding, dilation)
     batch_last = _batch_last(kernel, stride, padding, out_w)
-    # (O, C·kh·kw) @ (C·kh·kw, pixels) -> (O, pixels), then to NCHW
-    out = _unrows(weight.data.reshape(weight.shape[0], -1) @ columns, n, out_h, out_w,
-                  batch_last)
+    flat_weight = weight.data.reshape(weight.shape[0], -1)
+    out = np.empty((n, weight.shape[0], out_h, out_w), np.result_type(weight.data, x.data))
+    columns = []  # each chunk's, kept for the weight gradient
+    for part in _chunks(n, batch_last):
+        columns.append(_columns(x.data[part], kernel, stride, padding, dilation))
+        # (O, C·kh·kw) @ (C·kh·kw, pixels) -> (O, pixels), then to NCHW
+        out[part] = _images(flat_weight @ columns[-1], part.stop - part.start, out_h, out_w,
+                            batch_last)
 
     def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_w = None
@@ -223,25 +240,31 @@ def conv2d_weight(
     stride: Any = 1,
     padding: Any = 0,
     dilation: Any = 1,
-    columns: np.ndarray | None = None,
+    columns: list[np.ndarray] | None = None,
     grad_rows: np.ndarray | None = None,
 ) -> Tensor:
     """∂⟨conv2d(x, w), grad_output⟩/∂w, shape (O, C, kh, kw).
 
     It is bilinear in (x, grad_output): its VJPs are a conv_transpose2d and a conv2d.
-    ``columns`` may pass x's im2col already computed by the forward pass, and
-    ``grad_rows`` grad_output already as rows in the columns' order (conv2d's VJP).
+    ``columns`` may pass x's im2col per batch chunk, already computed by the forward pass,
+    and ``grad_rows`` grad_output already as rows in the columns' order (conv2d's VJP).
     """
     x, grad_output = ops.as_tensor(x), ops.as_tensor(grad_output)
     kernel, stride = int_pair(kernel_size, "kernel_size"), int_pair(stride, "stride")
     padding, dilation = int_pair(padding, "padding"), int_pair(dilation, "dilation")
-    if columns is None:
-        columns = _columns(x.data, kernel, stride, padding, dilation)
-    gy = grad_rows if grad_rows is not None else _rows(  # in the columns' order
-        grad_output.data, _batch_last(kernel, stride, padding, grad_output.shape[3]))
-    # Σ_l gy[o, l] · columns[k, l] over the pixels l: one GEMM against the transposed view
-    out = (gy @ columns.T).reshape(grad_output.shape[1], x.shape[1], *kernel)
-    out = out.astype(x.dtype, copy=False)
+    batch_last = _batch_last(kernel, stride, padding, grad_output.shape[3])
+    chunks = _chunks(len(x), batch_last)
+    pixels = grad_output.shape[2] * grad_output.shape[3]
+    out = np.zeros((grad_output.shape[1], x.shape[1] * kernel[0] * kernel[1]),
+                   np.result_type(x.data, grad_output.data))
+    for index, part in enumerate(chunks):
+        chunk_columns = (columns[index] if columns is not None
+                         else _columns(x.data[part], kernel, stride, padding, dilation))
+        gy = (grad_rows[:, part.start * pixels:part.stop * pixels] if grad_rows is not None
+              else _rows(grad_output.data[part], batch_last))  # in the columns' order
+        # Σ_l gy[o, l] · columns[k, l] over the pixels l: a GEMM against the transposed view
+        out += gy @ chunk_columns.T
+    out = out.reshape(grad_output.shape[1], x.shape[1], *kernel).astype(x.dtype, copy=False)
 
     def vjp(g: Tensor, out: Tensor) -> tuple:
         grad_x = grad_gy = None
@@ -306,32 +329,37 @@ def conv_transpose2d(
     )
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f"conv_transpose2d: output size ({out_h}, {out_w}) is not positive")
-    # columns[(o, i, j), l] = Σ_c w[c, o, i, j] · x[c, l] over the pixels l: one GEMM
     batch_last = _batch_last(kernel, stride, padding, w)  # w is the adjoint conv's Wo
-    columns = weight.data.reshape(in_channels, -1).T @ (
-        rows if rows is not None else _rows(x.data, batch_last))
-    if _pointwise(kernel, stride, padding) and output_padding == (0, 0):  # no taps
-        out = _unrows(columns, n, h, w, batch_last)
-    else:
+    pointwise = _pointwise(kernel, stride, padding) and output_padding == (0, 0)  # no taps
+    full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1, padding[0] + out_h)
+    full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1, padding[1] + out_w)
+    flat_weight = weight.data.reshape(in_channels, -1).T
+    out = np.empty((n, out_channels, out_h, out_w), np.result_type(weight.data, x.data))
+    for part in _chunks(n, batch_last):
+        m = part.stop - part.start
+        x_rows = (rows[:, part.start * h * w:part.stop * h * w] if rows is not None
+                  else _rows(x.data[part], batch_last))
+        # columns[(o, i, j), l] = Σ_c w[c, o, i, j] · x[c, l] over the pixels l: one GEMM
+        columns = flat_weight @ x_rows
+        if pointwise:
+            out[part] = _images(columns, m, h, w, batch_last)
+            continue
         # the GEMM's columns as (O, kh, kw, H, W, N), a view whichever the layout
-        taps = columns.reshape(out_channels, *kernel, *((h, w, n) if batch_last else (n, h, w)))
+        taps = columns.reshape(out_channels, *kernel, *((h, w, m) if batch_last else (m, h, w)))
         taps = taps if batch_last else taps.transpose(0, 1, 2, 4, 5, 3)
         # col2im: tap (i, j) of input pixel (p, q) lands at (p·s + i·d, q·s + j·d) of the
         # padded output; the padding is cropped after.
-        full_h = max((h - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1,
-                     padding[0] + out_h)
-        full_w = max((w - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1,
-                     padding[1] + out_w)
-        _, full = _buffer(out_channels, (), full_h, full_w, n, batch_last, columns.dtype,
+        _, full = _buffer(out_channels, (), full_h, full_w, m, batch_last, columns.dtype,
                           np.zeros)
         for i in range(kernel[0]):
             top = i * dilation[0]
-            rows = slice(top, top + stride[0] * (h - 1) + 1, stride[0])
+            tap_rows = slice(top, top + stride[0] * (h - 1) + 1, stride[0])
             for j in range(kernel[1]):
                 left = j * dilation[1]
-                full[:, rows, left:left + stride[1] * (w - 1) + 1:stride[1]] += taps[:, i, j]
-        out = np.ascontiguousarray(full[:, padding[0]:padding[0] + out_h,
-                                        padding[1]:padding[1] + out_w].transpose(3, 0, 1, 2))
+                full[:, tap_rows, left:left + stride[1] * (w - 1) + 1:stride[1]] += \
+                    taps[:, i, j]
+        out[part] = full[:, padding[0]:padding[0] + out_h,
+                         padding[1]:padding[1] + out_w].transpose(3, 0, 1, 2)
 
     # output_padding ≥ stride (allowed when dilation > stride) gives g room for
     # output_padding // stride more input rows/cols than x has; no pixel of x reaches them.

@@ -19,20 +19,22 @@ from autograd import conv
 from tests.autograd.values import conv_settings, normal, pool_settings, seeds
 
 # The columns put the batch last for narrow outputs and first for wide ones (conv.NARROW);
-# the reference tests run every drawn case both ways.
+# the reference tests run every drawn case both ways, batch first one image per chunk.
 LAYOUTS = pytest.mark.parametrize("narrow", [0, 10**6], ids=["batch-first", "batch-last"])
 
 
 @contextlib.contextmanager
-def layout(narrow, small_copy=None):
-    """conv.NARROW (and conv.SMALL_COPY, below which the batch moves in one copy) set."""
-    previous = conv.NARROW, conv.SMALL_COPY
-    conv.NARROW = narrow
+def layout(narrow, small_copy=None, chunk=1):
+    """conv.NARROW set, and conv.SMALL_COPY (below which the batch moves last in one
+    copy) and conv.CHUNK (images per pass, batch first; 1 so that the drawn batches of
+    two split)."""
+    previous = conv.NARROW, conv.SMALL_COPY, conv.CHUNK
+    conv.NARROW, conv.CHUNK = narrow, chunk
     conv.SMALL_COPY = previous[1] if small_copy is None else small_copy
     try:
         yield
     finally:
-        conv.NARROW, conv.SMALL_COPY = previous
+        conv.NARROW, conv.SMALL_COPY, conv.CHUNK = previous
 
 
 def conv2d_loops(x, w, bias, stride, padding, dilation):
@@ -205,16 +207,20 @@ def test_max_pool2d_splits_the_gradient_between_tied_maxima():
 @LAYOUTS
 def test_batches_of_several_copy_blocks_match_the_loop_references(narrow):
     """A large batch moves last in blocks of conv.BATCH_BLOCK images (here forced at
-    any size): a batch of two blocks and a remainder, through conv2d, conv_transpose2d
-    and conv2d_weight."""
+    any size), and batch first goes through in chunks of conv.CHUNK: a batch of two
+    blocks and a remainder, four chunks and a remainder, through conv2d,
+    conv_transpose2d and conv2d_weight."""
     rng = np.random.default_rng(5)
     n = 2 * conv.BATCH_BLOCK + 3
     x, w = normal(rng, (n, 2, 5, 4)), normal(rng, (3, 2, 3, 2))
     hyper = ((1, 2), (1, 1), (1, 1))  # stride, padding, dilation
     expected = conv2d_loops(x, w, None, *hyper)
     gy = normal(rng, expected.shape)
-    with layout(narrow, small_copy=0):
+    x_leaf, w_leaf = ag.Tensor(x, requires_grad=True), ag.Tensor(w, requires_grad=True)
+    with layout(narrow, small_copy=0, chunk=4):
         ours = ag.conv2d(x, w, stride=hyper[0], padding=hyper[1])
+        # conv2d's own VJP, which hands g's rows to both products
+        (ag.conv2d(x_leaf, w_leaf, stride=hyper[0], padding=hyper[1]) * gy).sum().backward()
         back = ag.conv_transpose2d(gy, w, stride=hyper[0], padding=hyper[1],
                                    output_size=x.shape[2:])
         weight_grad = ag.conv2d_weight(x, gy, w.shape[2:], stride=hyper[0], padding=hyper[1])
@@ -224,3 +230,5 @@ def test_batches_of_several_copy_blocks_match_the_loop_references(narrow):
     one_hots = np.eye(w.size).reshape(w.size, *w.shape)
     expected_weight_grad = [np.vdot(conv2d_loops(x, e, None, *hyper), gy) for e in one_hots]
     np.testing.assert_allclose(weight_grad.data.reshape(-1), expected_weight_grad, rtol=1e-10)
+    np.testing.assert_allclose(x_leaf.grad, expected_back, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w_leaf.grad.reshape(-1), expected_weight_grad, rtol=1e-10)
