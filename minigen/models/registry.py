@@ -150,21 +150,24 @@ _SPECS: list[ModelSpec] = [
     # where the 5-epoch mean of the validation NLL stops falling; beyond, it overfits or
     # only wobbles (constant lr, no weight decay). Times: user CPU of `minigen train NAME`
     # (evaluation and figures included) by /usr/bin/time on one core, measured 2026-12-02
-    # on the 2-core build machine: pixelcnn 63 s, gated 125 s, row_lstm 68 s, diagonal 86 s.
+    # on the 2-core build machine: pixelcnn 63 s, gated 125 s, row_lstm 68 s, diagonal 86 s;
+    # after the engine's speed work (issue 11), twice that day as the machine's speed
+    # drifted: pixelcnn 39 / 54 s, gated 129 / 167 s, row_lstm 62 / 64 s, diagonal 73 / 98 s
+    # (their steps alone: 2.2×, 1.2×, 1.5×, 1.5× faster than before, measured side by side).
     ModelSpec("pixelcnn", "autoregressive", "minigen.models.autoregressive.pixelcnn:PixelCNN",
               "PixelCNN: 7x7 type-A masked conv, 4 residual blocks of 5x5 type-B, 16/32 "
-              "channels; blind spot up-right; ~65 s of one core",
+              "channels; blind spot up-right; ~50 s of one core",
               "digits-binary", {"channels": 16, "first_kernel": 7, "kernel_size": 5,
                                 "num_blocks": 4}, epochs=50, batch_size=64, lr=2e-3),
     ModelSpec("gated_pixelcnn", "autoregressive",
               "minigen.models.autoregressive.gated_pixelcnn:GatedPixelCNN",
               "Gated PixelCNN: vertical + horizontal stacks, tanh*sigmoid gates, 8 layers of "
-              "16 channels; no blind spot; ~2 min of one core",
+              "16 channels; no blind spot; ~2.5 min of one core",
               "digits-binary", {"channels": 16, "first_kernel": 5, "kernel_size": 3,
                                 "num_layers": 8}, epochs=100, batch_size=64, lr=1e-3),
     ModelSpec("row_lstm", "autoregressive", "minigen.models.autoregressive.row_lstm:RowLSTM",
               "PixelRNN Row LSTM: 5x5 type-A conv, 4 layers of 16 channels, 1x5 masked "
-              "input-to-state, 1x3 state-to-state, a row per step; ~70 s of one core",
+              "input-to-state, 1x3 state-to-state, a row per step; ~65 s of one core",
               "digits-binary", {"channels": 16, "first_kernel": 5, "kernel_size": 5,
                                 "num_layers": 4}, epochs=65, batch_size=64, lr=2e-3),
     ModelSpec("diagonal_bilstm", "autoregressive",
@@ -232,12 +235,13 @@ _SPECS: list[ModelSpec] = [
     # digits in [-1, 1]; T = 1000 training steps; EMA weights (decay 0.995) sample. Any of
     # them takes sample(n, rng, sampler="ddim", steps=20, eta=0). With --data ring/grid the
     # denoiser is an MLP of `hidden` units. Times: user CPU of `minigen train NAME` on one
-    # core, measured 2026-12-02: ddpm 269 s, classifier_guidance 134 s, cfg 119 s.
+    # core, measured 2026-12-02: ddpm 269 s, classifier_guidance 134 s, cfg 119 s; ddpm 210 s
+    # after the engine's speed work (the guidance models were not re-timed).
     # DDPM samples on 250 respaced steps by default: the same quality as 1000 in
     # benchmarks/diffusion_bench.py at a quarter of the CPU (the judge draws 1,000 samples).
     ModelSpec("ddpm", "diffusion", "minigen.models.diffusion.ddpm:DDPM",
               "DDPM: eps-prediction U-Net, T = 1000 linear betas, ancestral sampling with "
-              "beta-tilde on 250 respaced steps (no noise at the last step); ~4.5 min of one core",
+              "beta-tilde on 250 respaced steps (no noise at the last step); ~3.5 min of one core",
               "digits-signed", {"timesteps": 1000, "schedule": "linear", "width": 16,
                                 "attention": True, "ema_decay": 0.995, "steps": 250},
               epochs=120, batch_size=64, lr=2e-3),
@@ -364,8 +368,8 @@ _SPECS: list[ModelSpec] = [
     # 2e-3 (lr_scale 0.4 / 0.2); at equal rates G collapses. StyleGAN's R1 is lazy (every
     # 4th critic step, weighted 4 gamma), which is most of why 70 epochs fit.
     # Times: CPU seconds of one core (OMP_NUM_THREADS=1, /usr/bin/time, `minigen train NAME`
-    # with evaluation and figures): progan 243 s (FD 23, floor 15), stylegan 258 s (FD 20,
-    # floor 14); before these settings 269 s (FD 166) and 257 s (FD 288).
+    # with evaluation and figures): progan 229 s (FD 19, floor 15), stylegan 187 s (FD 35,
+    # floor 14; 20-35 over seeds); before these settings 269 s (FD 166) and 257 s (FD 288).
     ModelSpec("progan", "adversarial", "minigen.models.adversarial.progan:ProGAN",
               "Progressive GAN grown 2x2 -> 4x4 -> 8x8 with fade-ins; WGAN-GP + drift, "
               "pixel-norm, minibatch stddev, equalised lr, EMA generator",

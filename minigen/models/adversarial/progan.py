@@ -65,9 +65,10 @@ Deviations:
   start instead of 4×4 so that 8×8 digits grow through three stages.
 * the minibatch standard deviation over the whole batch (the paper's description; its
   code uses groups of 4, which did not help StyleGAN's copy of this critic: FD 230 vs 259).
-With the registry's settings (90 epochs) ``minigen train progan`` reaches FD 23 against a
-real-data floor of 15, recall 0.90, in 243 CPU s (before: linear output, critic 10⁻³:
-FD 166).
+With the registry's settings (90 epochs) ``minigen train progan`` reaches FD 19 against a
+real-data floor of 15, recall 0.87, in 229 CPU s (seed 0; FD 23 for seeds 0 and 1 before
+the engine's float reorderings of December 2026; before these settings: linear output,
+critic 10⁻³: FD 166).
 """
 
 from __future__ import annotations
