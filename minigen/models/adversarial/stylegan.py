@@ -219,7 +219,7 @@ class StyleGAN(TrainsItself):
     def __init__(self, data_shape: tuple[int, ...] = DIGIT_SHAPE, *, rng: np.random.Generator,
                  latent_dim: int = 32, w_dim: int = 32, mapping_layers: int = 4,
                  mapping_lr_multiplier: float = 0.01, channels: int = 32,
-                 mixing_probability: float = 0.9, r1_weight: float = 10.0, r1_interval: int = 1,
+                 mixing_probability: float = 0.9, r1_weight: float = 0.1, r1_interval: int = 4,
                  w_average_decay: float = 0.995, ema_decay: float = 0.995,
                  truncation: float = 1.0) -> None:
         super().__init__()

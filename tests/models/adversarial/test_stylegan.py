@@ -200,7 +200,7 @@ def test_lazy_r1_weights_every_kth_critic_step_by_k_and_its_clock_is_a_buffer():
     model = _model(r1_weight=2.0, r1_interval=4)
     weights = [model.lazy_r1_weight(step) for step in range(12)]
     assert weights == [8.0, 0.0, 0.0, 0.0] * 3  # γ·k every k-th step: γ per step on average
-    assert _model(r1_weight=2.0).lazy_r1_weight(7) == 2.0  # k = 1: every step, γ
+    assert _model(r1_weight=2.0, r1_interval=1).lazy_r1_weight(7) == 2.0  # k = 1: every step
     model.build_optimizers(1e-3, {"generator": BETAS, "discriminator": BETAS})
     model.train_step(_digits_batch(4), np.random.default_rng(0))
     assert int(model.critic_steps) == 1 and "critic_steps" in model.state_dict()
