@@ -546,7 +546,7 @@ _ARRAYS = _Kit(np.split, _stable_sigmoid, np.tanh, np.concatenate, np.stack,
                lambda x, axis: list(np.moveaxis(x, axis, 0)))
 
 
-def _lstm_forward(gates: Any, cell: Any, axis: int, kit: tuple) -> tuple:
+def _lstm_forward(gates: Any, cell: Any, axis: int, kit: _Kit) -> tuple:
     i, f, g, o = kit.split(gates, 4, axis)
     i, f, g, o = kit.sigmoid(i), kit.sigmoid(f), kit.tanh(g), kit.sigmoid(o)
     new_cell = f * cell + i * g  # c' = f ⊙ c + i ⊙ g
@@ -555,12 +555,13 @@ def _lstm_forward(gates: Any, cell: Any, axis: int, kit: tuple) -> tuple:
 
 
 def _lstm_backward(grad_h: Any, grad_c: Any, acts: tuple, cell: Any, axis: int,
-                   kit: tuple) -> tuple:
+                   kit: _Kit) -> tuple:
     i, f, g, o, tanh_cell = acts
     grad_cell = grad_c + grad_h * o * (1 - tanh_cell * tanh_cell)  # ∂h'/∂c' = o(1 − tanh²c')
     # ∂c'/∂i = g, ∂c'/∂f = c, ∂c'/∂g = i, ∂h'/∂o = tanh c'; then σ' = σ(1 − σ), tanh' = 1 − tanh²
     grad_gates = kit.concat([grad_cell * g * i * (1 - i), grad_cell * cell * f * (1 - f),
-                         grad_cell * i * (1 - g * g), grad_h * tanh_cell * o * (1 - o)], axis)
+                             grad_cell * i * (1 - g * g), grad_h * tanh_cell * o * (1 - o)],
+                            axis)
     return grad_gates, grad_cell * f  # ∂c'/∂c = f
 
 
@@ -586,14 +587,14 @@ def lstm_cell(gates: Any, cell: Any, axis: int = 0) -> tuple[Tensor, Tensor]:
     return h, c
 
 
-def _gru_forward(x_gates: Any, h_gates: Any, hidden: Any, axis: int, kit: tuple) -> tuple:
+def _gru_forward(x_gates: Any, h_gates: Any, hidden: Any, axis: int, kit: _Kit) -> tuple:
     (x_r, x_z, x_n), (h_r, h_z, h_n) = kit.split(x_gates, 3, axis), kit.split(h_gates, 3, axis)
     r, z = kit.sigmoid(x_r + h_r), kit.sigmoid(x_z + h_z)
     n = kit.tanh(x_n + r * h_n)  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
     return (r, z, n, h_n), n + z * (hidden - n)  # h' = (1 − z) ⊙ n + z ⊙ h
 
 
-def _gru_backward(grad: Any, acts: tuple, hidden: Any, axis: int, kit: tuple) -> tuple:
+def _gru_backward(grad: Any, acts: tuple, hidden: Any, axis: int, kit: _Kit) -> tuple:
     r, z, n, h_n = acts
     grad_n = grad * (1 - z) * (1 - n * n)  # ∂h'/∂n = 1 − z, tanh' = 1 − n²
     grad_r = grad_n * h_n * r * (1 - r)  # ∂n/∂r = h_n (inside tanh), σ' = σ(1 − σ)
@@ -628,8 +629,8 @@ _TENSORS = _Kit(split, sigmoid, tanh, concat, stack, unstack)
 # Per step, the layer would record a matmul, an add and a cell, and the backward pass would
 # form W_hh's gradient as T thin products (4H × N)(N × H) added one by one. Here the
 # backward loop keeps each step's gate gradient and forms ∂L/∂W_hh = Σ_t δ_t h_{t−1}ᵀ as
-# one product over all T·N columns, the way cuDNN and torch's CPU LSTM do; the gate
-# gradients, side by side, are already ∂L/∂x_gates in the input's layout.
+# one product over all T·N columns; the gate gradients, side by side, are already
+# ∂L/∂x_gates in the input's layout.
 
 
 def _lstm_sequence_forward(x_gates: Any, h0: Any, c0: Any, weight_hh: Any, reverse: bool,
